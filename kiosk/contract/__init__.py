@@ -1,0 +1,249 @@
+"""The wire contract with the central order API: pydantic models of every request and answer.
+
+This package is shared by the kiosk's client (`kiosk.api`) and the reference server (`central/`),
+which may import nothing else of `kiosk`. It is the single place where the shape of the API lives;
+the reference server's OpenAPI document is generated from these models.
+
+Rules that hold for every model here:
+- Money is integer cents with an ISO 4217 currency code; the kiosk never computes a price of its own.
+- Unknown fields in answers are ignored (the server may grow), but unknown fields in requests to the
+  reference server are refused, so a client bug shows up in the contract tests.
+- Identifiers are opaque strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+API_VERSION = "v1"
+
+Cents = Annotated[int, Field(ge=0, le=100_000_000, description="Amount in euro cents")]
+Currency = Literal["EUR"]
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class WireModel(BaseModel):
+    """Base for answers: tolerant of fields a newer server adds."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RequestModel(BaseModel):
+    """Base for requests: strict, so a malformed request is a 422 and not a silent guess."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- health ---------------------------------------------------------------------------------
+
+
+class Health(WireModel):
+    """`GET /v1/health`, no credential needed: lets a kiosk tell "server down" from "my token is bad"."""
+
+    status: Literal["ok"] = "ok"
+    time: datetime
+    api_version: str = API_VERSION
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class ErrorBody(WireModel):
+    code: str = Field(description="Stable machine-readable code, e.g. 'unauthorized', 'price_changed'")
+    message: str = Field(description="Human-readable explanation (English), for logs and staff")
+
+
+class ErrorResponse(WireModel):
+    """Every non-2xx answer of the API has this body."""
+
+    error: ErrorBody
+
+
+# --- catalog ----------------------------------------------------------------------------------
+
+
+class Category(WireModel):
+    id: Ident
+    name: str = Field(description="Dutch name")
+    name_en: str | None = None
+    parent_id: Ident | None = None
+
+
+class Variant(WireModel):
+    sku: Sku
+    ean: str | None = Field(default=None, description="EAN-13 barcode")
+    size: str | None = None
+    colour: str | None = None
+    price_cents: Cents
+    currency: Currency = "EUR"
+
+
+class Product(WireModel):
+    id: Ident
+    name: str
+    description: str = ""
+    brand: str | None = None
+    category_id: Ident
+    images: list[str] = Field(default_factory=list, description="Picture URLs, absolute or relative to the API base")
+    variants: list[Variant] = Field(min_length=1)
+
+
+class CatalogPage(WireModel):
+    items: list[Product]
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` to get the next page; on the last page, a cursor for a later delta sync",
+    )
+    has_more: bool = False
+
+
+# --- stores and stock -------------------------------------------------------------------------
+
+
+class OpeningHours(WireModel):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday")
+    opens: str = Field(pattern=r"^\d{2}:\d{2}$")
+    closes: str = Field(pattern=r"^\d{2}:\d{2}$")
+
+
+class Store(WireModel):
+    id: Ident
+    name: str
+    city: str
+    address: str = ""
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    opening_hours: list[OpeningHours] = Field(default_factory=list)
+
+
+class StockQuery(RequestModel):
+    skus: list[Sku] = Field(min_length=1, max_length=500)
+    store_ids: list[Ident] = Field(min_length=1, max_length=50)
+
+
+class StockLevel(WireModel):
+    sku: Sku
+    store_id: Ident
+    quantity: int = Field(ge=0)
+
+
+class StockAnswer(WireModel):
+    as_of: datetime
+    levels: list[StockLevel]
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+
+class SealedCardData(WireModel):
+    """Card data sealed by the kiosk's card module for the payment service (see `sealing.py`).
+
+    Only the payment service holds the key that opens it; the kiosk app never sees what is inside.
+    """
+
+    alg: Literal["X25519-HKDF-SHA256-AES256GCM"] = "X25519-HKDF-SHA256-AES256GCM"
+    key_id: str = Field(min_length=1, max_length=64, description="Which payment-service key it is sealed to")
+    epk: str = Field(description="Ephemeral X25519 public key, base64url")
+    nonce: str = Field(description="AES-GCM nonce, base64url")
+    ciphertext: str = Field(max_length=8192, description="AES-GCM ciphertext and tag, base64url")
+
+
+class CardSummary(WireModel):
+    """The most the kiosk may know and show of a card."""
+
+    scheme: str = Field(description="e.g. 'Maestro', 'Mastercard', 'Visa', 'V PAY'")
+    masked_pan: str = Field(pattern=r"^[0-9]{0,6}\*+[0-9]{4}$", description="BIN and last 4 at most")
+    expiry_month: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
+
+
+class PaymentRequest(RequestModel):
+    payment_id: Ident = Field(description="Chosen by the kiosk per attempt; equal to the Idempotency-Key")
+    order_id: Ident
+    amount_cents: Annotated[int, Field(gt=0, le=100_000_000)]
+    currency: Currency = "EUR"
+    card: SealedCardData
+    card_summary: CardSummary
+
+
+class PaymentStatus(str, Enum):
+    approved = "approved"
+    declined = "declined"
+    voided = "voided"
+
+
+class Payment(WireModel):
+    payment_id: Ident
+    order_id: Ident
+    status: PaymentStatus
+    amount_cents: Cents
+    currency: Currency = "EUR"
+    auth_code: str | None = None
+    decline_code: str | None = Field(default=None, description="e.g. 'insufficient_funds', 'expired_card'")
+    decline_message: str | None = None
+    card_summary: CardSummary
+    created_at: datetime
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+class OrderLineIn(RequestModel):
+    sku: Sku
+    quantity: int = Field(ge=1, le=99)
+    unit_price_cents: Cents = Field(description="The price the shopper saw; the server refuses a stale one")
+
+
+class Fulfilment(RequestModel):
+    type: Literal["take_now", "pickup", "delivery"]
+    store_id: Ident | None = Field(default=None, description="For take_now and pickup")
+
+
+class OrderRequest(RequestModel):
+    order_id: Ident = Field(description="Chosen by the kiosk; equal to the Idempotency-Key")
+    kiosk_id: Ident
+    store_id: Ident = Field(description="The shop where the kiosk stands")
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=100)
+    total_cents: Cents
+    currency: Currency = "EUR"
+    payment_id: Ident
+    fulfilment: Fulfilment
+
+
+class OrderStatus(str, Enum):
+    placed = "placed"
+    ready = "ready"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class OrderLine(WireModel):
+    sku: Sku
+    name: str
+    quantity: int
+    unit_price_cents: Cents
+    line_total_cents: Cents
+
+
+class Order(WireModel):
+    order_id: Ident
+    order_number: str = Field(description="The central order number the shopper and staff refer to")
+    status: OrderStatus
+    kiosk_id: Ident
+    store_id: Ident
+    lines: list[OrderLine]
+    total_cents: Cents
+    currency: Currency = "EUR"
+    payment_id: Ident
+    fulfilment_type: Literal["take_now", "pickup", "delivery"]
+    created_at: datetime
+    tracking_url: str
+
+
+# --- headers ----------------------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"

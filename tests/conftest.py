@@ -1,0 +1,15 @@
+"""Test-wide set-up. Kivy reads its settings at first import: set them before anything imports it."""
+
+import os
+import tempfile
+
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+
+# Fixtures live in tests/support/, one module per part of the system they bring up.
+pytest_plugins = [
+    "support.central_server",
+    "support.pcsc",
+]

@@ -1,0 +1,1 @@
+"""Fixtures: the reference central server on a loopback port (filled in by the central work)."""

@@ -1,0 +1,1 @@
+"""Fixtures: pcscd and the vpcd virtual card (filled in by the hardware work)."""
