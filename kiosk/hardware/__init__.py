@@ -1,0 +1,57 @@
+"""Card hardware: the payment terminal port (`terminal.py`) and its adapters.
+
+    open_terminal("auto", reader=None, public_key_path=...) -> PaymentTerminal
+    pcsc_readers() -> list[str]
+
+Adapters: `PcscTerminal` (pyscard + pcscd) and `SimulatedTerminal` (an in-process virtual card).
+Both run the same EMV flow (`emv.py`) and the same sealing step (`card_result.py`). pyscard is only
+imported when a PC/SC adapter is asked for, so this package imports on a machine without pcscd.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from kiosk.hardware.terminal import CardError, PaymentTerminal
+
+log = logging.getLogger("kiosk.hardware")
+
+TERMINAL_KINDS = ("pcsc", "simulated", "auto")
+
+
+def pcsc_readers() -> list[str]:
+    """Names of the PC/SC readers; an empty list (never an exception) when pcscd or pyscard is missing."""
+    try:
+        from kiosk.hardware.card_reader import list_readers
+    except ImportError:
+        return []
+    try:
+        return list_readers()
+    except CardError:
+        return []
+
+
+def open_terminal(
+    kind: str,
+    *,
+    reader: str | None,
+    public_key_path: Path,
+    simulated_profile: str = "visa",
+    simulated_delay_s: float = 1.5,
+) -> PaymentTerminal:
+    """The payment terminal to use: "pcsc", "simulated", or "auto" (PC/SC when pcscd answers and lists
+    at least one reader, else the simulator). `reader` is a reader-name substring (None: the first)."""
+    if kind not in TERMINAL_KINDS:
+        raise ValueError(f"unknown terminal kind {kind!r}; use one of {', '.join(TERMINAL_KINDS)}")
+    if kind == "auto":
+        readers = pcsc_readers()
+        kind = "pcsc" if readers else "simulated"
+        log.info("terminal auto: %s (readers: %s)", kind, ", ".join(readers) or "none")
+    if kind == "pcsc":
+        from kiosk.hardware.pcsc_terminal import PcscTerminal
+
+        return PcscTerminal(reader, Path(public_key_path))
+    from kiosk.hardware.simulator import SimulatedTerminal
+
+    return SimulatedTerminal(Path(public_key_path), profile=simulated_profile, delay_s=simulated_delay_s)

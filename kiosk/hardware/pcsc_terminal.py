@@ -1,0 +1,56 @@
+"""The real payment terminal: a PC/SC card reader, the EMV flow, the sealed result.
+
+    wait for a card (card_reader) -> emv.read_emv -> card_result.seal_readout -> CardReadResult
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from kiosk.hardware.card_reader import PcscContext
+from kiosk.hardware.card_result import load_payment_key, seal_readout
+from kiosk.hardware.emv import read_emv
+from kiosk.hardware.terminal import CardError, CardReadResult, CardRequest, ReadCancelled
+
+log = logging.getLogger("kiosk.hardware.pcsc_terminal")
+
+
+class PcscTerminal:
+    """PaymentTerminal on a PC/SC reader chosen by a name substring (or the first reader)."""
+
+    name = "pcsc"
+
+    def __init__(self, reader_name_contains: str | None, payment_public_key_path: Path):
+        self.reader_name_contains = reader_name_contains
+        self._public_key = load_payment_key(payment_public_key_path)
+
+    def __repr__(self) -> str:
+        return f"PcscTerminal(reader_name_contains={self.reader_name_contains!r})"
+
+    def is_available(self) -> bool:
+        try:
+            with PcscContext() as context:
+                context.choose_reader(self.reader_name_contains)
+            return True
+        except CardError:
+            return False
+
+    def read_card(self, request: CardRequest, cancel: threading.Event) -> CardReadResult:
+        # A fresh context per read: survives pcscd restarts and readers plugged in later.
+        with PcscContext() as context:
+            reader = context.choose_reader(self.reader_name_contains)
+            log.info("waiting up to %g s for a card on %r", request.card_timeout_s, reader)
+            connection = context.wait_for_card(reader, request.card_timeout_s, cancel)
+            try:
+
+                def transmit(command: bytes) -> bytes:
+                    if cancel.is_set():  # between commands: never mid-APDU
+                        raise ReadCancelled("card read cancelled")
+                    return connection.transmit(command)
+
+                readout = read_emv(transmit, request)
+            finally:
+                connection.disconnect()
+        return seal_readout(readout, self._public_key)

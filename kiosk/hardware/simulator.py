@@ -1,0 +1,72 @@
+"""A payment terminal without hardware: the real EMV flow against an in-process `VirtualCard`.
+
+Used by the demo and by tests when no PC/SC reader is present. After `delay_s` (the shopper taking
+out their card and tapping it) it runs exactly what the PC/SC terminal runs: `emv.read_emv`, then
+`card_result.seal_readout`. Cancel and timeout behave like the real reader's.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from kiosk.hardware.card_result import load_payment_key, seal_readout
+from kiosk.hardware.emv import read_emv
+from kiosk.hardware.terminal import (
+    CardReadResult,
+    CardRemovedTooEarly,
+    CardRequest,
+    NoCardPresented,
+    ReadCancelled,
+)
+from kiosk.hardware.virtual_card import PROFILES, CardProfile, CardWithdrawn, VirtualCard
+
+log = logging.getLogger("kiosk.hardware.simulator")
+
+
+class SimulatedTerminal:
+    """PaymentTerminal that "taps" a virtual card after `delay_s`; `delay_s=None` never taps one."""
+
+    name = "simulated"
+
+    def __init__(
+        self,
+        public_key_path: Path,
+        *,
+        profile: CardProfile | str = "visa",
+        delay_s: float | None = 1.5,
+    ):
+        if isinstance(profile, str) and profile not in PROFILES:
+            raise ValueError(f"unknown card profile {profile!r}; known: {', '.join(PROFILES)}")
+        self._public_key = load_payment_key(public_key_path)
+        self.card = VirtualCard(profile)  # one card for the terminal's life, so its ATC counts up
+        self.delay_s = delay_s
+
+    def __repr__(self) -> str:
+        return f"SimulatedTerminal(profile={self.card.profile.name!r}, delay_s={self.delay_s})"
+
+    def is_available(self) -> bool:
+        return True
+
+    def read_card(self, request: CardRequest, cancel: threading.Event) -> CardReadResult:
+        started = time.monotonic()
+        wait = request.card_timeout_s if self.delay_s is None else min(self.delay_s, request.card_timeout_s)
+        if cancel.wait(max(0.0, wait)):
+            raise ReadCancelled("card read cancelled")
+        if self.delay_s is None or self.delay_s > request.card_timeout_s:
+            raise NoCardPresented(f"no card presented within {request.card_timeout_s:g} s")
+        log.info("simulated %s card tapped after %.1f s", self.card.profile.name, time.monotonic() - started)
+
+        self.card.reset()
+
+        def transmit(command: bytes) -> bytes:
+            if cancel.is_set():
+                raise ReadCancelled("card read cancelled")
+            try:
+                return self.card.respond(command)
+            except CardWithdrawn:
+                raise CardRemovedTooEarly("the card was removed before the read finished") from None
+
+        return seal_readout(read_emv(transmit, request), self._public_key)
