@@ -12,4 +12,5 @@ os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
 pytest_plugins = [
     "support.central_server",
     "support.pcsc",
+    "support.ui",
 ]

@@ -1,0 +1,19 @@
+"""The screen registry: one module + one .kv per screen, navigation names in one place."""
+
+from kiosk.screens.article import ArticleScreen
+from kiosk.screens.attract import AttractScreen
+from kiosk.screens.cart import CartScreen
+from kiosk.screens.categories import CategoriesScreen
+from kiosk.screens.pay import PayScreen
+from kiosk.screens.products import ProductsScreen
+from kiosk.screens.receipt import ReceiptScreen
+
+SCREENS = {
+    "attract": AttractScreen,
+    "categories": CategoriesScreen,
+    "products": ProductsScreen,
+    "article": ArticleScreen,
+    "cart": CartScreen,
+    "pay": PayScreen,
+    "receipt": ReceiptScreen,
+}

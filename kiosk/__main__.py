@@ -1,0 +1,102 @@
+"""The `kiosk` command: `kiosk run`, `kiosk demo`, `kiosk central`.
+
+Only `central` and `demo` import the reference server (lazily), so a pillar never loads it.
+Configuration problems end with a one-line message naming the file and key, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from kiosk.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 540x960, got {text!r}") from None
+    if width < 320 or height < 320:
+        raise argparse.ArgumentTypeError("window must be at least 320x320")
+    return width, height
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="In-store ordering kiosk")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the kiosk app against the configured central API and reader")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="kiosk.toml (default: %(default)s)")
+    run.add_argument("--window", type=_size, help="windowed WIDTHxHEIGHT instead of the configured display")
+
+    demo = commands.add_parser("demo", help="everything on embedded defaults: reference server, seeded catalog, app")
+    demo.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="base settings (default: %(default)s)")
+    demo.add_argument("--autopilot", action="store_true", help="play a complete shopper journey, then exit")
+    demo.add_argument("--screenshots", type=Path, help="write one PNG per screen into this folder")
+    demo.add_argument("--seed-articles", type=int, default=2000, help="demo catalog size (default: %(default)s)")
+    demo.add_argument("--db", type=Path, help="central database (default: var/demo/central.sqlite)")
+    demo.add_argument("--window", type=_size, default=None,
+                      help="window size (default 1080x1920 with --autopilot, else 540x960)")
+    demo.add_argument("--terminal", choices=("auto", "pcsc", "simulated"), default=None,
+                      help="card terminal (default: simulated unless a real PC/SC reader is attached)")
+
+    central = commands.add_parser("central", help="serve the reference central order API")
+    central.add_argument("--host", default="127.0.0.1")
+    central.add_argument("--port", type=int, default=8700)
+    central.add_argument("--db", type=Path, default=Path("var/central.sqlite"))
+    central.add_argument("--seed-articles", type=int, default=2000)
+    return parser
+
+
+def _settings(path: Path) -> Settings:
+    return load_settings(path)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.launch import WindowOptions, run
+
+    settings = _settings(args.config)
+    display = settings.display
+    if args.window:
+        window = WindowOptions(fullscreen=False, width=args.window[0], height=args.window[1], lockdown=False)
+    else:
+        window = WindowOptions(display.fullscreen, display.width, display.height, display.lockdown)
+    run(settings, window)
+    return 0
+
+
+def cmd_central(args: argparse.Namespace) -> int:
+    from central.cli import serve
+
+    return serve(args.host, args.port, args.db, args.seed_articles)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kiosk.demo import run_demo
+
+    return run_demo(args, _settings(args.config))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    handlers = {"run": cmd_run, "demo": cmd_demo, "central": cmd_central}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"kiosk: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

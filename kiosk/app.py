@@ -1,0 +1,178 @@
+"""KioskApp: builds the screens, owns the services, runs on asyncio.
+
+The app holds only what every screen binds to (language, cart badge, connection state) and the
+navigation. Everything else lives in `KioskServices`, which knows no Kivy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from kivy.app import App
+from kivy.base import ExceptionHandler, ExceptionManager
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
+
+from kiosk.i18n import other_language, translate
+from kiosk.services import ConnectionStatus, KioskServices
+from kiosk.screens import SCREENS
+
+log = logging.getLogger("kiosk.app")
+_SCREENS_DIR = Path(__file__).resolve().parent / "screens"
+
+
+class _LogAndContinue(ExceptionHandler):
+    """A bug in one callback must not take the pillar down: log it and keep running."""
+
+    def handle_exception(self, inst):
+        log.exception("unhandled exception in the UI", exc_info=inst)
+        return ExceptionManager.PASS
+
+
+class KioskApp(App):
+    lang = StringProperty("nl")
+    cart_count = NumericProperty(0)
+    online = BooleanProperty(False)
+    catalog_ready = BooleanProperty(False)
+    services = ObjectProperty(None)
+
+    RECONNECT_MIN_S = 2.0
+    RECONNECT_MAX_S = 30.0
+
+    def __init__(self, services: KioskServices, *, animate: bool = True, lockdown: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.title = "Kiosk"
+        self.services = services
+        self.lang = services.settings.kiosk.language
+        self._animate = animate
+        self._lockdown = lockdown
+        self._history: list[str] = []
+        self._tasks: set[asyncio.Task] = set()
+        self._after_start: list[Callable[[], Awaitable[object]]] = []
+
+    # --- building -------------------------------------------------------------------------
+
+    def build(self):
+        ExceptionManager.add_handler(_LogAndContinue())
+        Builder.load_file(str(_SCREENS_DIR / "theme.kv"))
+        manager = ScreenManager(transition=SlideTransition(duration=0.18) if self._animate else NoTransition())
+        for name, screen_class in SCREENS.items():
+            Builder.load_file(str(_SCREENS_DIR / f"{name}.kv"))
+            manager.add_widget(screen_class(name=name))
+        if self._lockdown:
+            Window.bind(on_request_close=lambda *args, **kw: True)
+            Window.show_cursor = False
+        self.services.status.listeners.append(self._status_changed)
+        return manager
+
+    def on_start(self):
+        self.spawn(self._keep_connected())
+        for factory in self._after_start:
+            self.spawn(factory())
+
+    def on_stop(self):
+        for task in list(self._tasks):
+            task.cancel()
+
+    def run_after_start(self, factory: Callable[[], Awaitable[object]]) -> None:
+        """Start a coroutine (e.g. the autopilot) once the window is up."""
+        self._after_start.append(factory)
+
+    # --- tasks ----------------------------------------------------------------------------
+
+    def spawn(self, coroutine: Awaitable[object]) -> asyncio.Task:
+        """Run a coroutine on the app's loop; keep a reference and report its failure."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def _keep_connected(self) -> None:
+        delay = self.RECONNECT_MIN_S
+        while not await self.services.connect():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.RECONNECT_MAX_S)
+
+    def _status_changed(self, status: ConnectionStatus) -> None:
+        self.online = status.online
+        self.catalog_ready = status.catalog_loaded
+
+    # --- text -----------------------------------------------------------------------------
+
+    def t(self, key: str, language: str, **values: object) -> str:
+        """Translated text; .kv files pass `app.lang` so labels re-render when it changes."""
+        return translate(language, key, **values)
+
+    def toggle_language(self) -> None:
+        self.lang = other_language(self.lang)
+
+    # --- navigation -----------------------------------------------------------------------
+
+    @property
+    def manager(self) -> ScreenManager:
+        return self.root
+
+    def screen(self, name: str):
+        return self.root.get_screen(name)
+
+    def go(self, name: str) -> None:
+        current = self.root.current
+        if name == current:
+            return
+        self._history.append(current)
+        self._move(name, "left")
+
+    def go_back(self) -> None:
+        target = self._history.pop() if self._history else "categories"
+        self._move(target, "right")
+
+    def _move(self, name: str, direction: str) -> None:
+        if isinstance(self.root.transition, SlideTransition):
+            self.root.transition.direction = direction
+        self.root.current = name
+
+    def start_over(self) -> None:
+        """Back to the attract screen with nothing of this shopper left behind."""
+        self.services.reset_session()
+        self.refresh_cart()
+        self.lang = self.services.settings.kiosk.language
+        self._history.clear()
+        self._move("attract", "right")
+
+    def start_shopping(self) -> None:
+        self._history = ["attract"]
+        self._move("categories", "left")
+
+    # --- shopper intents shared by several screens -----------------------------------------
+
+    def refresh_cart(self) -> None:
+        self.cart_count = self.services.cart.item_count
+
+    def open_category(self, category_id: str) -> None:
+        self.screen("products").show(category_id)
+        self.go("products")
+
+    def open_product(self, product_id: str) -> None:
+        self.screen("article").show(product_id)
+        self.go("article")
+
+    def resolve_url(self, url: str) -> str:
+        return self.services.api.absolute_url(url)
+
+    def show_receipt(self, receipt) -> None:
+        """The order is paid: the cart is done, and there is no way "back" into the payment."""
+        self.services.cart.clear()
+        self.refresh_cart()
+        self.screen("receipt").show(receipt)
+        self._history.clear()
+        self._move("receipt", "left")

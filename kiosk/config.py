@@ -1,0 +1,121 @@
+"""Kiosk settings: pydantic models loaded from TOML.
+
+Layers (later wins): built-in defaults < config/kiosk.toml. The fleet bundle and staff overrides
+come on top in later work. A bad file never gives a traceback: `ConfigError` names the file, the key
+and what is wrong, and the command exits non-zero.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kiosk.toml"
+
+
+class ConfigError(Exception):
+    """A configuration problem a person can fix; the message says where and what."""
+
+
+class _Section(BaseModel):
+    # A misspelt key is an error, not silently ignored: on a pillar nobody reads warnings.
+    model_config = ConfigDict(extra="forbid")
+
+
+class KioskSection(_Section):
+    id: str = Field(default="demo-kiosk-01", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    store_id: str = Field(default="utrecht-centrum", min_length=1, max_length=64)
+    store_name: str = "ANWB Utrecht Centrum"
+    language: Literal["nl", "en"] = "nl"
+
+
+class ApiSection(_Section):
+    base_url: str = "http://127.0.0.1:8700"
+    token: SecretStr = SecretStr("demo-kiosk-token")
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    read_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    retries: int = Field(default=2, ge=0, le=10)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class PaymentSection(_Section):
+    terminal: Literal["auto", "pcsc", "simulated"] = "auto"
+    reader: str | None = Field(default=None, description="Part of the PC/SC reader name; first reader when empty")
+    card_timeout_s: float = Field(default=60.0, ge=5, le=300)
+    public_key: Path = Path("payment_service_public.pem")
+    simulated_profile: str = "visa"
+    simulated_delay_s: float = Field(default=1.5, ge=0, le=60)
+
+
+class DisplaySection(_Section):
+    fullscreen: bool = True
+    width: int = Field(default=1080, ge=320, le=7680)
+    height: int = Field(default=1920, ge=320, le=7680)
+    lockdown: bool = Field(default=True, description="Esc and window close do not quit; no cursor")
+
+
+class Settings(_Section):
+    kiosk: KioskSection = KioskSection()
+    api: ApiSection = ApiSection()
+    payment: PaymentSection = PaymentSection()
+    display: DisplaySection = DisplaySection()
+    source: Path | None = Field(default=None, exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        """Paths in the file are relative to the file's own folder."""
+        if path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+    @property
+    def payment_public_key_path(self) -> Path:
+        return self.resolve(self.payment.public_key)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"key {key}: unknown key (misspelt?)"
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"key {key}: {error['msg']}{shown}"
+
+
+def parse_settings(data: dict[str, Any], source: Path | None = None) -> Settings:
+    where = str(source) if source else "configuration"
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(err) for err in exc.errors())
+        raise ConfigError(f"{where}: {problems}") from None
+    return settings.model_copy(update={"source": source})
+
+
+def load_settings(path: Path) -> Settings:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    settings = parse_settings(data, source=path.resolve())
+    key_path = settings.payment_public_key_path
+    if not key_path.is_file():
+        raise ConfigError(f"{path}: key payment.public_key: file not found: {key_path}")
+    return settings

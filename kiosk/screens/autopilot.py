@@ -1,0 +1,162 @@
+"""Drive the real app with synthetic touches: the demo's autopilot and the UI tests share this.
+
+Touches go through Kivy's own input path (`UnitTestTouch` -> `EventLoop.post_dispatch_input`), so a
+tap here is what a finger does: hit-testing, ScrollView delays, button states and all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from kivy.core.window import Window
+from kivy.tests.common import UnitTestTouch
+from kivy.uix.image import AsyncImage
+from kivy.uix.widget import Widget
+
+log = logging.getLogger("kiosk.autopilot")
+
+
+class AutopilotError(RuntimeError):
+    pass
+
+
+class UiDriver:
+    def __init__(self, app, screenshot_dir: Path | None = None, timeout_s: float = 20.0) -> None:
+        self.app = app
+        self.screenshot_dir = screenshot_dir
+        self.timeout_s = timeout_s
+        self.screenshots: list[Path] = []
+
+    @property
+    def current(self) -> str:
+        return self.app.root.current
+
+    async def frames(self, count: int = 2) -> None:
+        for _ in range(count):
+            await asyncio.sleep(1 / 60)
+
+    async def wait_until(self, predicate: Callable[[], bool], what: str, timeout_s: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout_s or self.timeout_s)
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AutopilotError(f"timed out waiting for {what} (screen: {self.current})")
+            await asyncio.sleep(1 / 30)
+
+    async def wait_for_screen(self, name: str, timeout_s: float | None = None) -> None:
+        manager = self.app.root
+        await self.wait_until(lambda: manager.current == name and not manager.transition.is_active,
+                              f"screen {name!r}", timeout_s)
+        await self.frames(3)
+
+    async def tap(self, widget: Widget) -> None:
+        if widget.disabled:
+            raise AutopilotError(f"cannot tap disabled {type(widget).__name__} {getattr(widget, 'text', '')!r}")
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        await self.frames(2)
+        touch.touch_up()
+        await self.frames(2)
+
+    def screen(self, name: str):
+        return self.app.root.get_screen(name)
+
+    def visible_tile(self, recycle_view, index: int = 0) -> Widget:
+        """The tile showing data row `index` (RecycleView creates views lazily)."""
+        for view in recycle_view.children[0].children:
+            if getattr(view, "index", None) == index:
+                return view
+        raise AutopilotError(f"row {index} is not visible in {recycle_view}")
+
+    async def wait_for_images(self, timeout_s: float = 5.0) -> None:
+        """Let the pictures of the current screen arrive, so screenshots show them."""
+        root = self.app.root.current_screen
+
+        def images_done() -> bool:
+            for widget in root.walk(restrict=True):
+                if isinstance(widget, AsyncImage) and widget.source:
+                    core = widget._coreimage  # the Loader's proxy; `loaded` flips when it arrives
+                    if core is not None and not core.loaded:
+                        return False
+            return True
+
+        try:
+            await self.wait_until(images_done, "pictures", timeout_s)
+        except AutopilotError:
+            log.info("some pictures did not load in time; taking the screenshot anyway")
+        await self.frames(3)
+
+    async def screenshot(self, name: str) -> Path | None:
+        if self.screenshot_dir is None:
+            return None
+        self.screenshot_dir.mkdir(parents=True, exist_ok=True)
+        await self.wait_for_images()
+        # Window.screenshot appends a counter to the name and returns the path it really wrote.
+        written = Path(Window.screenshot(name=str(self.screenshot_dir / f"{name}.png")))
+        target = self.screenshot_dir / f"{name}.png"
+        written.replace(target)
+        self.screenshots.append(target)
+        log.info("screenshot %s", target)
+        return target
+
+
+async def play_journey(driver: UiDriver, present_card: Callable[[], Awaitable[None]] | None = None) -> object:
+    """Attract -> categories -> article list -> article -> cart -> pay -> receipt. Returns the receipt.
+
+    `present_card` is awaited once the pay screen waits for a card (a test inserts its virtual card
+    there; the simulated terminal presents its own card).
+    """
+    app = driver.app
+    await driver.wait_for_screen("attract")
+    await driver.wait_until(lambda: app.catalog_ready, "the catalog", timeout_s=60)
+    await driver.screenshot("01-attract")
+    await driver.tap(driver.screen("attract"))
+
+    await driver.wait_for_screen("categories")
+    categories = driver.screen("categories")
+    await driver.wait_until(lambda: len(categories.ids.grid.data) > 0, "categories")
+    await driver.frames(3)
+    await driver.screenshot("02-categories")
+    await driver.tap(driver.visible_tile(categories.ids.grid, 0))
+
+    await driver.wait_for_screen("products")
+    products = driver.screen("products")
+    await driver.wait_until(lambda: len(products.ids.grid.data) > 0, "products")
+    await driver.frames(3)
+    await driver.screenshot("03-products")
+    await driver.tap(driver.visible_tile(products.ids.grid, 0))
+
+    await driver.wait_for_screen("article")
+    article = driver.screen("article")
+    await driver.wait_until(lambda: article.stock_state != "loading", "stock figures")
+    chips = list(reversed(article.ids.variants.children))
+    if len(chips) > 1:
+        await driver.tap(chips[1])
+        await driver.wait_until(lambda: article.sku == chips[1].value, "variant selection")
+    await driver.screenshot("04-article")
+    await driver.tap(article.ids.add_button)
+    await driver.wait_until(lambda: app.cart_count == 1, "the cart to hold the article")
+    await driver.tap(article.ids.to_cart_button)
+
+    await driver.wait_for_screen("cart")
+    cart = driver.screen("cart")
+    await driver.wait_until(lambda: len(cart.ids.lines.data) == 1, "the cart line")
+    await driver.frames(3)
+    await driver.screenshot("05-cart")
+    await driver.tap(cart.ids.pay_button)
+
+    await driver.wait_for_screen("pay")
+    pay = driver.screen("pay")
+    await driver.wait_until(lambda: pay.state == "waiting_for_card", "the card prompt")
+    await driver.screenshot("06-pay")
+    if present_card is not None:
+        await present_card()
+
+    await driver.wait_for_screen("receipt", timeout_s=90)
+    receipt = driver.screen("receipt")
+    await driver.screenshot("07-receipt")
+    return receipt.receipt

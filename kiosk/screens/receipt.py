@@ -1,0 +1,35 @@
+import io
+
+from kivy.core.image import Image as CoreImage
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+
+from kiosk.checkout import Receipt
+from kiosk.money import format_eur
+from kiosk.qr import qr_png
+from kiosk.screens.base import KioskScreen
+
+
+class ReceiptScreen(KioskScreen):
+    reference = StringProperty("")
+    order_number = StringProperty("")
+    confirmed = BooleanProperty(False)
+    total = StringProperty("")
+    scheme = StringProperty("")
+    masked_card = StringProperty("")
+    tracking_url = StringProperty("")
+    qr_texture = ObjectProperty(None, allownone=True)
+    receipt = ObjectProperty(None, allownone=True)
+
+    def show(self, receipt: Receipt) -> None:
+        self.receipt = receipt
+        self.reference = receipt.reference
+        self.order_number = receipt.order_number or ""
+        self.confirmed = receipt.confirmed
+        self.total = format_eur(receipt.total_cents, self.app.lang)
+        self.scheme = receipt.card.scheme if receipt.card else ""
+        self.masked_card = receipt.card.masked_pan if receipt.card else ""
+        self.tracking_url = receipt.tracking_url
+        texture = CoreImage(io.BytesIO(qr_png(receipt.tracking_url)), ext="png").texture
+        texture.mag_filter = "nearest"  # crisp modules, so phones scan it from a distance
+        texture.min_filter = "nearest"
+        self.qr_texture = texture

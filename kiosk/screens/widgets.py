@@ -1,0 +1,63 @@
+"""Reusable touch widgets of the kiosk theme (their look is in theme.kv)."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior, ToggleButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
+from kivy.uix.recycleview.views import RecycleDataViewBehavior
+
+
+class KButton(ButtonBehavior, Label):
+    """A big rounded button; `kind` picks the colours: primary, secondary, quiet, danger."""
+
+    kind = StringProperty("primary")
+    bg_color = ColorProperty((1, 0.82, 0, 1))
+    fg_color = ColorProperty((0.1, 0.1, 0.1, 1))
+    radius = NumericProperty(18)
+
+
+class KToggle(ToggleButtonBehavior, Label):
+    """A variant chip: one of a group is selected."""
+
+    value = StringProperty("")
+
+
+class RecycleTile(RecycleDataViewBehavior, ButtonBehavior, BoxLayout):
+    """A tile in a RecycleView grid; remembers its data index so taps and tests can find it."""
+
+    index = NumericProperty(-1)
+    key = StringProperty("")
+    selected = BooleanProperty(False)
+
+    def refresh_view_attrs(self, rv, index, data):
+        self.index = index
+        return super().refresh_view_attrs(rv, index, data)
+
+
+class CategoryTile(RecycleTile):
+    title = StringProperty("")
+    subtitle = StringProperty("")
+    image = StringProperty("")
+
+
+class ProductTile(RecycleTile):
+    title = StringProperty("")
+    brand = StringProperty("")
+    price = StringProperty("")
+    image = StringProperty("")
+
+
+class CartRow(RecycleDataViewBehavior, BoxLayout):
+    index = NumericProperty(-1)
+    sku = StringProperty("")
+    title = StringProperty("")
+    variant = StringProperty("")
+    quantity = StringProperty("")
+    line_total = StringProperty("")
+    image = StringProperty("")
+
+    def refresh_view_attrs(self, rv, index, data):
+        self.index = index
+        return super().refresh_view_attrs(rv, index, data)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every test: unit, contract (real reference server on loopback), hardware (real pcscd + the vpcd
+# virtual reader + our emulated cards) and UI (the real Kivy window under Xvfb).
+# pcscd is started and stopped around pytest, not inside it (see shared/PLATFORM.md).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/pcscd.sh start || exit 1
+trap 'scripts/pcscd.sh stop' EXIT
+
+export KIVY_NO_ARGS=1 KIVY_LOG_MODE=PYTHON
+if [ -n "${DISPLAY:-}" ]; then
+  .venv/bin/python -m pytest "$@"
+else
+  xvfb-run -a -s "-screen 0 1080x1920x24" .venv/bin/python -m pytest "$@"
+fi

@@ -1,0 +1,62 @@
+"""Running the real kiosk app in the real (Xvfb) window from an async test.
+
+Kivy creates one Window per process; apps run one after another on it (see shared/PLATFORM.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import Settings, parse_settings
+from kiosk.launch import WindowOptions, prepare_kivy
+
+ROOT = Path(__file__).resolve().parents[2]
+UI_WINDOW = WindowOptions(fullscreen=False, width=1080, height=1920, lockdown=False, animate=False)
+
+
+def kiosk_settings(base_url: str, **payment: object) -> Settings:
+    return parse_settings({
+        "api": {"base_url": base_url, "token": "demo-kiosk-token", "read_timeout_s": 5.0},
+        "payment": {"public_key": str(ROOT / "config" / "payment_service_public.pem"), **payment},
+        "display": {"fullscreen": False, "lockdown": False},
+    })
+
+
+@pytest.fixture
+def needs_display():
+    if not os.environ.get("DISPLAY"):
+        pytest.fail("UI tests need an X display: run them through `make test` (Xvfb)")
+
+
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings, terminal):
+    """Start KioskApp on the running loop; yield it once its first frames are drawn; stop it."""
+    prepare_kivy(UI_WINDOW)
+    from kiosk.api import CentralApi
+    from kiosk.app import KioskApp
+    from kiosk.services import KioskServices
+
+    api = CentralApi(settings.api.base_url, settings.api.token.get_secret_value(),
+                     read_timeout=settings.api.read_timeout_s)
+    services = KioskServices(settings, api, terminal)
+    app = KioskApp(services, animate=False)
+    task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
+    try:
+        for _ in range(600):
+            if app.root is not None and app.root.current == "attract":
+                break
+            if task.done():
+                task.result()
+            await asyncio.sleep(1 / 60)
+        else:
+            raise AssertionError("the app did not show its first screen")
+        yield app
+    finally:
+        app.stop()
+        await asyncio.wait_for(task, 10)
+        await services.aclose()

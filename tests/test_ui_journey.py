@@ -1,0 +1,98 @@
+"""The whole shopper journey in the real app, in a real window, paid through the real card stack:
+pyscard -> pcscd -> vpcd -> our emulated card. Then the order is checked in the central database."""
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from kiosk.hardware import open_terminal
+from kiosk.screens.autopilot import UiDriver, play_journey
+from support.ui import kiosk_settings, running_app
+from support.vpcd_card import VpcdCard
+
+pytestmark = [pytest.mark.ui, pytest.mark.hardware]
+
+SCREENS = ["01-attract", "02-categories", "03-products", "04-article", "05-cart", "06-pay", "07-receipt"]
+
+
+async def test_shopper_orders_and_pays_with_a_card_through_pcscd(central_server, pcscd, vpcd_reader,
+                                                                 needs_display, tmp_path):
+    settings = kiosk_settings(central_server.base_url, terminal="pcsc", reader=vpcd_reader, card_timeout_s=30)
+    terminal = open_terminal("pcsc", reader=vpcd_reader, public_key_path=settings.payment_public_key_path)
+    card = VpcdCard("visa")
+
+    async def present_card():
+        await asyncio.to_thread(card.insert)
+
+    try:
+        async with running_app(settings, terminal) as app:
+            driver = UiDriver(app, tmp_path / "shots")
+            receipt = await play_journey(driver, present_card)
+            receipt_screen = app.root.get_screen("receipt")
+            assert receipt_screen.ids.reference.text == receipt.reference
+            assert receipt.confirmed, "the reference server was up: the order must be confirmed"
+            assert app.cart_count == 0
+            shown_lines = receipt.lines
+            # Done: back to the attract screen with nothing of this shopper left.
+            await driver.tap(receipt_screen.ids.done_button)
+            await driver.wait_for_screen("attract")
+            assert app.services.cart.is_empty()
+    finally:
+        card.remove()
+
+    assert [p.name for p in driver.screenshots] == [f"{name}.png" for name in SCREENS]
+    for shot in driver.screenshots:
+        assert shot.stat().st_size > 10_000, f"{shot} looks empty"
+
+    with sqlite3.connect(central_server.db_path) as db:
+        order = db.execute("SELECT order_number, total_cents, kiosk_id, payment_id FROM orders WHERE order_id = ?",
+                           (receipt.order_id,)).fetchone()
+        lines = db.execute("SELECT sku, quantity, unit_price_cents FROM order_lines WHERE order_id = ? ORDER BY position",
+                           (receipt.order_id,)).fetchall()
+        payment = db.execute("SELECT status, amount_cents, card_summary FROM payments WHERE payment_id = ?",
+                             (order[3],)).fetchone()
+    assert order[0] == receipt.order_number
+    assert order[1] == receipt.total_cents == sum(l.total_cents for l in shown_lines)
+    assert order[2] == settings.kiosk.id
+    assert lines == [(l.sku, l.quantity, l.unit_price_cents) for l in shown_lines]
+    assert payment[0] == "approved" and payment[1] == receipt.total_cents
+    assert "0010" in payment[2] and "47617390" not in payment[2]
+
+
+async def test_receipt_qr_decodes_to_the_tracking_url(central_server, needs_display, tmp_path):
+    """Pay with the simulated terminal and read the QR back from the screenshot, as a phone would."""
+    import zxingcpp
+    from PIL import Image
+
+    settings = kiosk_settings(central_server.base_url, terminal="simulated", simulated_delay_s=0.3)
+    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
+                             simulated_delay_s=0.3)
+    async with running_app(settings, terminal) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        app.toggle_language()  # English this time: every screen must work in both languages
+        receipt = await play_journey(driver)
+        assert app.root.get_screen("receipt").ids.done_button.text == "Done"
+    codes = zxingcpp.read_barcodes(Image.open(tmp_path / "shots" / "07-receipt.png"))
+    assert [c.text for c in codes] == [receipt.tracking_url]
+    assert receipt.tracking_url.startswith(central_server.base_url) and receipt.order_id in receipt.tracking_url
+
+
+async def test_kiosk_starts_and_says_so_when_the_central_api_is_down(needs_display, tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = kiosk_settings(f"http://127.0.0.1:{port}", terminal="simulated")
+    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path)
+    async with running_app(settings, terminal) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        status = app.root.get_screen("attract").ids.status
+        await driver.wait_until(lambda: "Geen verbinding" in status.text, "the offline message", timeout_s=15)
+        await driver.screenshot("attract-offline")
+        assert not app.online and not app.catalog_ready
+        # The shopper can still touch in; the category screen says the range is loading, no crash.
+        await driver.tap(app.root.get_screen("attract"))
+        await driver.wait_for_screen("categories")
+        assert app.root.get_screen("categories").ids.grid.data == []
