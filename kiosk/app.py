@@ -26,6 +26,15 @@ log = logging.getLogger("kiosk.app")
 _SCREENS_DIR = Path(__file__).resolve().parent / "screens"
 
 
+def _load_rules() -> None:
+    """Load the .kv rules once per process: a second app (tests, a restart) reuses them, and loading
+    a rule twice would build every widget in it twice."""
+    for name in ("theme", *SCREENS):
+        path = str(_SCREENS_DIR / f"{name}.kv")
+        if path not in Builder.files:
+            Builder.load_file(path)
+
+
 class _LogAndContinue(ExceptionHandler):
     """A bug in one callback must not take the pillar down: log it and keep running."""
 
@@ -58,11 +67,11 @@ class KioskApp(App):
     # --- building -------------------------------------------------------------------------
 
     def build(self):
-        ExceptionManager.add_handler(_LogAndContinue())
-        Builder.load_file(str(_SCREENS_DIR / "theme.kv"))
+        if not any(isinstance(h, _LogAndContinue) for h in ExceptionManager.handlers):
+            ExceptionManager.add_handler(_LogAndContinue())
+        _load_rules()
         manager = ScreenManager(transition=SlideTransition(duration=0.18) if self._animate else NoTransition())
         for name, screen_class in SCREENS.items():
-            Builder.load_file(str(_SCREENS_DIR / f"{name}.kv"))
             manager.add_widget(screen_class(name=name))
         if self._lockdown:
             Window.bind(on_request_close=lambda *args, **kw: True)

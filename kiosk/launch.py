@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ class WindowOptions:
 
 
 def prepare_kivy(window: WindowOptions) -> None:
+    if "kivy.core.window" in sys.modules:
+        # Too late: the window exists with whatever settings it found. Fail loudly, not with a
+        # silently 800x600 kiosk.
+        raise RuntimeError("prepare_kivy() must run before anything imports kivy.core.window")
     os.environ.setdefault("KIVY_NO_ARGS", "1")  # else Kivy eats our command-line options
     os.environ.setdefault("KIVY_LOG_MODE", "MIXED")  # else Kivy echoes every httpx DEBUG line
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")

@@ -14,7 +14,7 @@ class ArticleScreen(KioskScreen):
 
     product_id = StringProperty("")
     sku = StringProperty("")
-    name = StringProperty("")
+    title = StringProperty("")
     brand = StringProperty("")
     description = StringProperty("")
     image = StringProperty("")
@@ -28,7 +28,7 @@ class ArticleScreen(KioskScreen):
         product = self.services.catalog.product(product_id)
         if product is None:
             return
-        self.name, self.brand, self.description = product.name, product.brand or "", product.description
+        self.title, self.brand, self.description = product.name, product.brand or "", product.description
         self.images = [self.app.resolve_url(url) for url in product.images]
         self.image = self.images[0] if self.images else ""
         self.just_added = False
@@ -40,6 +40,8 @@ class ArticleScreen(KioskScreen):
     def _build_chips(self, product) -> None:
         box = self.ids.variants
         box.clear_widgets()
+        if len(product.variants) < 2:
+            return  # nothing to choose
         for sku, label in variant_choices(product):
             chip = KToggle(text=label, value=sku, group=f"variant-{product.id}")
             chip.bind(on_release=lambda chip: self.select(chip.value))

@@ -12,7 +12,6 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from kivy.core.window import Window
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.image import AsyncImage
 from kivy.uix.widget import Widget
@@ -53,7 +52,7 @@ class UiDriver:
         await self.frames(3)
 
     async def tap(self, widget: Widget) -> None:
-        if widget.disabled:
+        if widget.disabled or not getattr(widget, "shown", True):
             raise AutopilotError(f"cannot tap disabled {type(widget).__name__} {getattr(widget, 'text', '')!r}")
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
@@ -95,6 +94,8 @@ class UiDriver:
             return None
         self.screenshot_dir.mkdir(parents=True, exist_ok=True)
         await self.wait_for_images()
+        from kivy.core.window import Window  # imported late: the window settings come first
+
         # Window.screenshot appends a counter to the name and returns the path it really wrote.
         written = Path(Window.screenshot(name=str(self.screenshot_dir / f"{name}.png")))
         target = self.screenshot_dir / f"{name}.png"
@@ -128,7 +129,10 @@ async def play_journey(driver: UiDriver, present_card: Callable[[], Awaitable[No
     await driver.wait_until(lambda: len(products.ids.grid.data) > 0, "products")
     await driver.frames(3)
     await driver.screenshot("03-products")
-    await driver.tap(driver.visible_tile(products.ids.grid, 0))
+    # Prefer an article with variants among the first rows, to show the variant picker at work.
+    rows = products.ids.grid.data[:6]
+    with_variants = [i for i, row in enumerate(rows) if len(app.services.catalog.product(row["key"]).variants) > 1]
+    await driver.tap(driver.visible_tile(products.ids.grid, with_variants[0] if with_variants else 0))
 
     await driver.wait_for_screen("article")
     article = driver.screen("article")

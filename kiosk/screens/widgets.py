@@ -14,8 +14,13 @@ class KButton(ButtonBehavior, Label):
 
     kind = StringProperty("primary")
     bg_color = ColorProperty((1, 0.82, 0, 1))
-    fg_color = ColorProperty((0.1, 0.1, 0.1, 1))
     radius = NumericProperty(18)
+    shown = BooleanProperty(True)  # a hidden button keeps its place in the layout but takes no touch
+
+    def on_touch_down(self, touch):
+        if not self.shown:
+            return False
+        return super().on_touch_down(touch)
 
 
 class KToggle(ToggleButtonBehavior, Label):

@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import Settings, parse_settings
-from kiosk.launch import WindowOptions, prepare_kivy
 
 ROOT = Path(__file__).resolve().parents[2]
-UI_WINDOW = WindowOptions(fullscreen=False, width=1080, height=1920, lockdown=False, animate=False)
 
 
 def kiosk_settings(base_url: str, **payment: object) -> Settings:
@@ -36,7 +34,6 @@ def needs_display():
 @contextlib.asynccontextmanager
 async def running_app(settings: Settings, terminal):
     """Start KioskApp on the running loop; yield it once its first frames are drawn; stop it."""
-    prepare_kivy(UI_WINDOW)
     from kiosk.api import CentralApi
     from kiosk.app import KioskApp
     from kiosk.services import KioskServices

@@ -1,0 +1,348 @@
+"""Typed async client for the central order API (the wire contract is `kiosk.contract`).
+
+Every call returns a contract model or raises a subclass of `ApiError`:
+
+- `ApiConnectionError`  could not connect: the request surely did not arrive; safe to try again.
+- `ApiTimeoutError`     the request went out but no (complete) answer came back: the outcome is
+                        unknown (read timeout, or the connection dropped mid-answer).
+- `ApiStatusError`      the server answered with an error (`status`, `code`, `message` from its
+                        ErrorResponse); `ApiUnauthorized` 401, `ApiNotFound` 404, `ApiConflict` 409.
+- `ApiResponseError`    the answer is garbled: not JSON, or not the shape of the contract model.
+
+Retries use jittered exponential backoff and honour Retry-After (capped). Connection errors are
+always retried; timeouts, 408, 429 and 5xx are retried for reads and for idempotent writes, which
+resend the SAME Idempotency-Key. `authorise_payment` is the exception (DESIGN.md: a lost answer is
+never retried blind): it retries only when the request surely did not arrive, and a timeout is
+raised at once so the payment flow asks `payment_status` instead.
+
+Request bodies are never logged (payment bodies carry sealed card data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import enum
+import functools
+import logging
+import random
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from kiosk.contract import (
+    IDEMPOTENCY_HEADER,
+    CatalogPage,
+    Category,
+    ErrorResponse,
+    Health,
+    Order,
+    OrderRequest,
+    Payment,
+    PaymentRequest,
+    StockAnswer,
+    StockQuery,
+    Store,
+)
+
+log = logging.getLogger("kiosk.api")
+
+T = TypeVar("T")
+
+MAX_SKUS_PER_STOCK_QUERY = 500
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """Anything that went wrong talking to the central API."""
+
+
+class ApiConnectionError(ApiError):
+    """Could not connect: the request surely did not reach the server."""
+
+
+class ApiTimeoutError(ApiError):
+    """The request was sent but no complete answer came: whether it took effect is unknown."""
+
+
+class ApiStatusError(ApiError):
+    """The server answered with an error status and an ErrorResponse (or something in its place)."""
+
+    def __init__(self, status: int, code: str, message: str, *, endpoint: str = "") -> None:
+        super().__init__(f"{endpoint}: HTTP {status} {code}: {message}" if endpoint else f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.endpoint = endpoint
+
+
+class ApiUnauthorized(ApiStatusError):
+    """401: the kiosk's token is missing or not known to the server."""
+
+
+class ApiNotFound(ApiStatusError):
+    """404: no such resource (payment, order, picture)."""
+
+
+class ApiConflict(ApiStatusError):
+    """409: e.g. price_changed, idempotency_conflict, payment_not_approved."""
+
+
+class ApiResponseError(ApiError):
+    """The answer could not be understood: not JSON, or not what the contract says."""
+
+
+_STATUS_ERRORS: dict[int, type[ApiStatusError]] = {401: ApiUnauthorized, 404: ApiNotFound, 409: ApiConflict}
+
+
+class _Retry(enum.Enum):
+    ALWAYS = "always"  # reads and idempotent writes: any transient failure
+    CONNECT_ONLY = "connect_only"  # only when the request surely did not arrive
+
+
+def _is_transient_status(status: int) -> bool:
+    return status in (408, 429) or status >= 500
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+@functools.lru_cache(maxsize=32)
+def _adapter(answer_type: Any) -> TypeAdapter:
+    return TypeAdapter(answer_type)
+
+
+def _describe_validation(exc: ValidationError) -> str:
+    # Location and reason only, never the input values.
+    errors = exc.errors()
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in errors[:3]]
+    more = len(errors) - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+class CentralApi:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        retries: int = 2,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backoff_base: float = 0.2,
+        backoff_max: float = 3.0,
+        retry_after_cap: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._retries = max(0, retries)
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._retry_after_cap = retry_after_cap
+        self._sleep = asyncio.sleep  # replaceable, so tests can see the backoff without waiting
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "kiosk-api/1"},
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> CentralApi:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # --- the contract ---------------------------------------------------------------------------
+
+    async def health(self) -> Health:
+        return await self._call("GET", "/v1/health", Health, auth=False)
+
+    async def catalog_page(self, cursor: str | None = None, limit: int = 200) -> CatalogPage:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return await self._call("GET", "/v1/catalog", CatalogPage, params=params)
+
+    async def categories(self) -> list[Category]:
+        return await self._call("GET", "/v1/categories", list[Category])
+
+    async def stores(self) -> list[Store]:
+        return await self._call("GET", "/v1/stores", list[Store])
+
+    async def stock(self, skus: Sequence[str], store_ids: Sequence[str]) -> StockAnswer:
+        """Stock of every sku at every shop; more SKUs than one query allows are asked in chunks."""
+        skus = list(dict.fromkeys(skus))
+        if not skus:
+            return StockAnswer(as_of=datetime.now(UTC), levels=[])
+        answers = []
+        for start in range(0, len(skus), MAX_SKUS_PER_STOCK_QUERY):
+            query = StockQuery(skus=skus[start : start + MAX_SKUS_PER_STOCK_QUERY], store_ids=list(store_ids))
+            answers.append(await self._call("POST", "/v1/stock:query", StockAnswer, body=query))
+        if len(answers) == 1:
+            return answers[0]
+        return StockAnswer(as_of=min(a.as_of for a in answers), levels=[lv for a in answers for lv in a.levels])
+
+    async def authorise_payment(self, request: PaymentRequest) -> Payment:
+        return await self._call(
+            "POST", "/v1/payments", Payment, body=request, idempotency_key=request.payment_id,
+            retry=_Retry.CONNECT_ONLY,
+        )
+
+    async def payment_status(self, payment_id: str) -> Payment:
+        return await self._call("GET", f"/v1/payments/{payment_id}", Payment)
+
+    async def void_payment(self, payment_id: str) -> Payment:
+        # Voiding is idempotent on the server, so a lost answer may be retried.
+        return await self._call("POST", f"/v1/payments/{payment_id}/void", Payment)
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        return await self._call("POST", "/v1/orders", Order, body=request, idempotency_key=request.order_id)
+
+    async def get_order(self, order_id: str) -> Order:
+        return await self._call("GET", f"/v1/orders/{order_id}", Order)
+
+    def absolute_url(self, url: str) -> str:
+        """A picture URL from the catalog as a full URL: relative ones are relative to the API base."""
+        if urlsplit(url).scheme:
+            return url
+        return f"{self.base_url}/{url.lstrip('/')}"
+
+    async def fetch_bytes(self, url: str) -> bytes:
+        full = self.absolute_url(url)
+        # The token goes only to our own API, never to a CDN or another host named in the catalog.
+        own = full.startswith(self.base_url + "/")
+        response = await self._send("GET", full, endpoint=f"GET {urlsplit(full).path}", auth=own)
+        return response.content
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        answer_type: type[T] | Any,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        idempotency_key: str | None = None,
+        retry: _Retry = _Retry.ALWAYS,
+        auth: bool = True,
+    ) -> T:
+        endpoint = f"{method} {path}"
+        response = await self._send(
+            method, self.base_url + path, endpoint=endpoint, params=params,
+            json=body.model_dump(mode="json") if body is not None else None,
+            idempotency_key=idempotency_key, retry=retry, auth=auth,
+        )
+        return self._parse(endpoint, response, answer_type)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        endpoint: str,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        retry: _Retry = _Retry.ALWAYS,
+        auth: bool = True,
+    ) -> httpx.Response:
+        # Built once: every retry carries the very same Idempotency-Key.
+        headers = {}
+        if auth:
+            headers["Authorization"] = f"Bearer {self._token}"
+        if idempotency_key is not None:
+            headers[IDEMPOTENCY_HEADER] = idempotency_key
+
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            retry_after: float | None = None
+            try:
+                response = await self._client.request(method, url, params=params, json=json, headers=headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                error: ApiError = ApiConnectionError(f"{endpoint}: could not connect to {self.base_url} ({exc!r})")
+                retryable = True
+            except httpx.TimeoutException as exc:
+                error = ApiTimeoutError(f"{endpoint}: no answer in time, outcome unknown ({type(exc).__name__})")
+                retryable = retry is _Retry.ALWAYS
+            except httpx.TransportError as exc:
+                # Sent, then the connection failed mid-way: as unknown as a timeout.
+                error = ApiTimeoutError(f"{endpoint}: connection lost, outcome unknown ({exc!r})")
+                retryable = retry is _Retry.ALWAYS
+            else:
+                elapsed_ms = (time.monotonic() - started) * 1000
+                log.info("%s -> %d (%.0f ms)", endpoint, response.status_code, elapsed_ms)
+                if response.is_success:
+                    return response
+                error = self._status_error(endpoint, response)
+                retryable = retry is _Retry.ALWAYS and _is_transient_status(response.status_code)
+                retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+
+            if not retryable or attempt >= self._retries:
+                log.info("%s failed: %s", endpoint, error)
+                raise error
+            delay = self._backoff(attempt, retry_after)
+            attempt += 1
+            log.warning("%s: %s; retry %d of %d in %.2f s", endpoint, error, attempt, self._retries, delay)
+            await self._sleep(delay)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self._retry_after_cap)
+        ceiling = min(self._backoff_max, self._backoff_base * (2**attempt))
+        # "Equal jitter": at least half the step, so retries never bunch up at zero delay.
+        return random.uniform(ceiling / 2, ceiling)
+
+    @staticmethod
+    def _status_error(endpoint: str, response: httpx.Response) -> ApiStatusError:
+        status = response.status_code
+        try:
+            body = ErrorResponse.model_validate_json(response.content)
+            code, message = body.error.code, body.error.message
+        except ValidationError:
+            # Not our server's error shape (a proxy's HTML page, say): keep it short and readable.
+            code, message = f"http_{status}", response.reason_phrase or "error"
+        return _STATUS_ERRORS.get(status, ApiStatusError)(status, code, message, endpoint=endpoint)
+
+    @staticmethod
+    def _parse(endpoint: str, response: httpx.Response, answer_type: Any) -> Any:
+        try:
+            data = response.json()
+        except ValueError:
+            content_type = response.headers.get("content-type", "none")
+            raise ApiResponseError(
+                f"{endpoint}: the answer is not JSON (HTTP {response.status_code}, content-type {content_type}, "
+                f"{len(response.content)} bytes)"
+            ) from None
+        try:
+            return _adapter(answer_type).validate_python(data)
+        except ValidationError as exc:
+            name = getattr(answer_type, "__name__", str(answer_type))
+            raise ApiResponseError(
+                f"{endpoint}: the answer does not match {name}: {_describe_validation(exc)}"
+            ) from None
