@@ -19,6 +19,7 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
 
 from kiosk.i18n import other_language, translate
+from kiosk.money import format_eur
 from kiosk.services import ConnectionStatus, KioskServices
 from kiosk.screens import SCREENS
 
@@ -121,6 +122,9 @@ class KioskApp(App):
     def t(self, key: str, language: str, **values: object) -> str:
         """Translated text; .kv files pass `app.lang` so labels re-render when it changes."""
         return translate(language, key, **values)
+
+    def money(self, cents: int, language: str) -> str:
+        return format_eur(int(cents), language)
 
     def toggle_language(self) -> None:
         self.lang = other_language(self.lang)

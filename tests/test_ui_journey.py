@@ -96,3 +96,29 @@ async def test_kiosk_starts_and_says_so_when_the_central_api_is_down(needs_displ
         await driver.tap(app.root.get_screen("attract"))
         await driver.wait_for_screen("categories")
         assert app.root.get_screen("categories").ids.grid.data == []
+
+
+async def test_declined_card_is_explained_and_the_shopper_can_go_on(central_server, needs_display, tmp_path):
+    from kiosk.screens.autopilot import shop_until_pay
+
+    settings = kiosk_settings(central_server.base_url, terminal="simulated")
+    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
+                             simulated_profile="declined", simulated_delay_s=0.2)
+    async with running_app(settings, terminal) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        await shop_until_pay(driver)
+        pay = app.root.get_screen("pay")
+        await driver.wait_until(lambda: pay.state == "declined", "the decline")
+        assert pay.ids.state.text == "Betaling geweigerd"
+        assert pay.ids.reason.text == "Onvoldoende saldo. Er is niets afgeschreven."
+        await driver.screenshot("pay-declined")
+        # Pressing "try again" twice quickly starts one attempt, not two.
+        await driver.tap(pay.ids.retry_button)
+        await driver.wait_until(lambda: pay.state != "declined", "a new attempt")
+        first = pay._task
+        pay.start()
+        assert pay._task is first
+        await driver.wait_until(lambda: pay.state == "declined", "the second decline")
+        await driver.tap(pay.ids.back_to_cart_button)
+        await driver.wait_for_screen("cart")
+        assert app.cart_count == 1, "a declined payment must keep the cart"

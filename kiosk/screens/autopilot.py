@@ -111,6 +111,17 @@ async def play_journey(driver: UiDriver, present_card: Callable[[], Awaitable[No
     `present_card` is awaited once the pay screen waits for a card (a test inserts its virtual card
     there; the simulated terminal presents its own card).
     """
+    await shop_until_pay(driver)
+    if present_card is not None:
+        await present_card()
+    await driver.wait_for_screen("receipt", timeout_s=90)
+    receipt = driver.screen("receipt")
+    await driver.screenshot("07-receipt")
+    return receipt.receipt
+
+
+async def shop_until_pay(driver: UiDriver) -> None:
+    """Put one article in the cart and press "pay": ends on the pay screen waiting for a card."""
     app = driver.app
     await driver.wait_for_screen("attract")
     await driver.wait_until(lambda: app.catalog_ready, "the catalog", timeout_s=60)
@@ -157,10 +168,3 @@ async def play_journey(driver: UiDriver, present_card: Callable[[], Awaitable[No
     pay = driver.screen("pay")
     await driver.wait_until(lambda: pay.state == "waiting_for_card", "the card prompt")
     await driver.screenshot("06-pay")
-    if present_card is not None:
-        await present_card()
-
-    await driver.wait_for_screen("receipt", timeout_s=90)
-    receipt = driver.screen("receipt")
-    await driver.screenshot("07-receipt")
-    return receipt.receipt

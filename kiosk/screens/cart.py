@@ -1,18 +1,17 @@
-from kivy.properties import StringProperty
+from kivy.properties import NumericProperty
 
 from kiosk.checkout import new_order_reference
-from kiosk.money import format_eur
 from kiosk.screens.base import KioskScreen
 from kiosk.views import cart_rows
 
 
 class CartScreen(KioskScreen):
-    total = StringProperty("")
+    total_cents = NumericProperty(0)
 
     def refresh(self) -> None:
         cart = self.services.cart
         self.ids.lines.data = cart_rows(cart, self.app.lang, self.app.resolve_url)
-        self.total = format_eur(cart.total_cents, self.app.lang)
+        self.total_cents = cart.total_cents
         self.app.refresh_cart()
 
     def on_language(self, *args) -> None:

@@ -1,6 +1,5 @@
-from kivy.properties import StringProperty
+from kivy.properties import NumericProperty, StringProperty
 
-from kiosk.money import format_eur
 from kiosk.payments import PaymentProgress, PaymentState
 from kiosk.screens.base import KioskScreen
 
@@ -10,7 +9,7 @@ class PayScreen(KioskScreen):
 
     state = StringProperty("idle")  # a PaymentState value, or "placing" while the order is sent
     reason = StringProperty("")
-    amount = StringProperty("")
+    amount_cents = NumericProperty(0)
     reference = ""
     _task = None
 
@@ -22,7 +21,7 @@ class PayScreen(KioskScreen):
         self.state, self.reason = "idle", ""
 
     def refresh(self) -> None:
-        self.amount = format_eur(self.services.cart.total_cents, self.app.lang)
+        self.amount_cents = self.services.cart.total_cents
 
     def on_enter(self, *args):
         self.start()

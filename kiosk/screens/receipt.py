@@ -1,10 +1,9 @@
 import io
 
 from kivy.core.image import Image as CoreImage
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
 from kiosk.checkout import Receipt
-from kiosk.money import format_eur
 from kiosk.qr import qr_png
 from kiosk.screens.base import KioskScreen
 
@@ -13,7 +12,7 @@ class ReceiptScreen(KioskScreen):
     reference = StringProperty("")
     order_number = StringProperty("")
     confirmed = BooleanProperty(False)
-    total = StringProperty("")
+    total_cents = NumericProperty(0)
     scheme = StringProperty("")
     masked_card = StringProperty("")
     tracking_url = StringProperty("")
@@ -25,7 +24,7 @@ class ReceiptScreen(KioskScreen):
         self.reference = receipt.reference
         self.order_number = receipt.order_number or ""
         self.confirmed = receipt.confirmed
-        self.total = format_eur(receipt.total_cents, self.app.lang)
+        self.total_cents = receipt.total_cents
         self.scheme = receipt.card.scheme if receipt.card else ""
         self.masked_card = receipt.card.masked_pan if receipt.card else ""
         self.tracking_url = receipt.tracking_url
