@@ -1,0 +1,56 @@
+"""The FastAPI application of the reference central order API.
+
+Routes (all JSON under /v1, bearer token per kiosk except where noted; see `central/errors.py` for
+the error codes and `kiosk/contract` for the bodies):
+
+  GET  /v1/health                       no credential
+  GET  /v1/catalog?cursor=&limit=       CatalogPage; limit 1..500 (200)
+  GET  /v1/categories                   list[Category]
+  GET  /v1/stores                       list[Store]
+  POST /v1/stock:query                  StockQuery -> StockAnswer
+  POST /v1/payments                     PaymentRequest -> Payment (201), Idempotency-Key = payment_id
+  GET  /v1/payments/{payment_id}        Payment
+  POST /v1/payments/{payment_id}/void   Payment (voided)
+  POST /v1/orders                       OrderRequest -> Order (201), Idempotency-Key = order_id
+  GET  /v1/orders/{order_id}            Order
+  GET  /v1/images/{product_id}/{n}.png  PNG, no credential
+  GET  /track/{order_id}                HTML tracking page, no credential
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from central import routes_catalog, routes_orders
+from central.acquirer import TestAcquirer
+from central.db import Database
+from central.deps import ServerParts
+from central.errors import install_error_handlers
+from central.images import PictureCache
+from kiosk.contract import API_VERSION
+
+
+def create_app(db_path: Path, *, acquirer_key_path: Path | None = None) -> FastAPI:
+    """The app on an existing or new database file (schema created, data not seeded: see seed.py)."""
+    app = FastAPI(
+        title="Central order API (reference implementation)",
+        version=API_VERSION,
+        description=(
+            "The contract between the ordering kiosks and the retailer's central systems. "
+            "Every error answer is an ErrorResponse. POSTs that create something take an Idempotency-Key: "
+            "the same key with the same body replays the first answer, with another body it is a 409 "
+            "idempotency_conflict."
+        ),
+    )
+    app.state.parts = ServerParts(
+        db=Database(db_path),
+        acquirer=TestAcquirer(acquirer_key_path),
+        pictures=PictureCache(),
+    )
+    install_error_handlers(app)
+    app.include_router(routes_catalog.router)
+    app.include_router(routes_orders.router)
+    app.include_router(routes_orders.tracking_router)
+    return app

@@ -1,0 +1,54 @@
+"""What every route needs: the server's shared parts, and the authenticated kiosk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from central.acquirer import TestAcquirer
+from central.db import Database, token_hash
+from central.errors import ApiProblem
+from central.images import PictureCache
+
+
+@dataclass
+class ServerParts:
+    db: Database
+    acquirer: TestAcquirer
+    pictures: PictureCache
+
+
+@dataclass(frozen=True)
+class KioskIdentity:
+    kiosk_id: str
+    store_id: str
+
+
+def get_parts(request: Request) -> ServerParts:
+    return request.app.state.parts
+
+
+# auto_error=False: a missing header must give our own 401 ErrorResponse, not FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="The kiosk's own token")
+
+
+def require_kiosk(
+    parts: Annotated[ServerParts, Depends(get_parts)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> KioskIdentity:
+    if credentials is None or not credentials.credentials:
+        raise ApiProblem(401, "unauthorized", "A bearer token is required.")
+    with parts.db.session() as conn:
+        row = conn.execute(
+            "SELECT kiosk_id, store_id FROM kiosks WHERE token_sha256 = ?", (token_hash(credentials.credentials),)
+        ).fetchone()
+    if row is None:
+        raise ApiProblem(401, "unauthorized", "The bearer token is not known.")
+    return KioskIdentity(row["kiosk_id"], row["store_id"])
+
+
+Parts = Annotated[ServerParts, Depends(get_parts)]
+Kiosk = Annotated[KioskIdentity, Depends(require_kiosk)]
