@@ -13,18 +13,14 @@ from kiosk.launch import WindowOptions, demo_paths, has_display, run
 
 log = logging.getLogger("kiosk.demo")
 
-VIRTUAL_READER_PREFIX = "Virtual PCD"
-
 
 def choose_terminal(requested: str | None) -> str:
-    """The simulated card unless a real reader is attached (vpcd's virtual readers do not count:
-    without an emulator connected they never see a card)."""
+    """The simulated card unless a physical reader is attached."""
     if requested:
         return requested
-    from kiosk.hardware import pcsc_readers
+    from kiosk.hardware import physical_readers
 
-    real = [name for name in pcsc_readers() if not name.startswith(VIRTUAL_READER_PREFIX)]
-    return "pcsc" if real else "simulated"
+    return "pcsc" if physical_readers() else "simulated"
 
 
 def run_demo(args: argparse.Namespace, base: Settings) -> int:

@@ -30,7 +30,9 @@ def terminal(reader: str) -> PcscTerminal:
 @pytest.mark.hardware
 def test_pcsc_readers_lists_the_virtual_readers(vpcd_reader):
     assert {"Virtual PCD 00 00", "Virtual PCD 00 01"} <= set(pcsc_readers())
-    assert open_terminal("auto", reader=None, public_key_path=PAYMENT_PUBLIC_KEY).name == "pcsc"
+    # Virtual readers never count as "a reader is attached" unless named in the config.
+    assert open_terminal("auto", reader=None, public_key_path=PAYMENT_PUBLIC_KEY).name == "simulated"
+    assert open_terminal("auto", reader="virtual pcd 00 00", public_key_path=PAYMENT_PUBLIC_KEY).name == "pcsc"
     assert terminal("00 00").is_available()
     assert not terminal("no such reader").is_available()
 

@@ -32,6 +32,15 @@ def pcsc_readers() -> list[str]:
         return []
 
 
+# vsmartcard's virtual readers exist whenever vpcd is installed (test machines); with no emulator
+# connected they never see a card, so "auto" must not pick them.
+VIRTUAL_READER_PREFIX = "Virtual PCD"
+
+
+def physical_readers() -> list[str]:
+    return [name for name in pcsc_readers() if not name.startswith(VIRTUAL_READER_PREFIX)]
+
+
 def open_terminal(
     kind: str,
     *,
@@ -41,11 +50,14 @@ def open_terminal(
     simulated_delay_s: float = 1.5,
 ) -> PaymentTerminal:
     """The payment terminal to use: "pcsc", "simulated", or "auto" (PC/SC when pcscd answers and lists
-    at least one reader, else the simulator). `reader` is a reader-name substring (None: the first)."""
+    at least one physical reader, else the simulator). `reader` is a reader-name substring (None: the
+    first); naming a reader, virtual or not, makes "auto" use it when it is there."""
     if kind not in TERMINAL_KINDS:
         raise ValueError(f"unknown terminal kind {kind!r}; use one of {', '.join(TERMINAL_KINDS)}")
     if kind == "auto":
-        readers = pcsc_readers()
+        readers = pcsc_readers() if reader else physical_readers()
+        if reader:
+            readers = [name for name in readers if reader.lower() in name.lower()]
         kind = "pcsc" if readers else "simulated"
         log.info("terminal auto: %s (readers: %s)", kind, ", ".join(readers) or "none")
     if kind == "pcsc":

@@ -29,16 +29,18 @@ class KToggle(ToggleButtonBehavior, Label):
     value = StringProperty("")
 
 
-class RecycleTile(RecycleDataViewBehavior, ButtonBehavior, BoxLayout):
-    """A tile in a RecycleView grid; remembers its data index so taps and tests can find it."""
+class IndexedView(RecycleDataViewBehavior):
+    """A RecycleView row that remembers which data row it shows, so taps and tests can find it."""
 
     index = NumericProperty(-1)
-    key = StringProperty("")
-    selected = BooleanProperty(False)
 
     def refresh_view_attrs(self, rv, index, data):
         self.index = index
         return super().refresh_view_attrs(rv, index, data)
+
+
+class RecycleTile(IndexedView, ButtonBehavior, BoxLayout):
+    key = StringProperty("")
 
 
 class CategoryTile(RecycleTile):
@@ -54,15 +56,10 @@ class ProductTile(RecycleTile):
     image = StringProperty("")
 
 
-class CartRow(RecycleDataViewBehavior, BoxLayout):
-    index = NumericProperty(-1)
+class CartRow(IndexedView, BoxLayout):
     sku = StringProperty("")
     title = StringProperty("")
     variant = StringProperty("")
     quantity = StringProperty("")
     line_total = StringProperty("")
     image = StringProperty("")
-
-    def refresh_view_attrs(self, rv, index, data):
-        self.index = index
-        return super().refresh_view_attrs(rv, index, data)
