@@ -25,6 +25,7 @@ from kiosk.screens import SCREENS
 
 log = logging.getLogger("kiosk.app")
 _SCREENS_DIR = Path(__file__).resolve().parent / "screens"
+_ICON = Path(__file__).resolve().parent.parent / "assets" / "icon.png"
 
 
 def _load_rules() -> None:
@@ -57,6 +58,7 @@ class KioskApp(App):
     def __init__(self, services: KioskServices, *, animate: bool = True, lockdown: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.title = "Kiosk"
+        self.icon = str(_ICON)
         self.services = services
         self.lang = services.settings.kiosk.language
         self._animate = animate

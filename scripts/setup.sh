@@ -12,6 +12,13 @@ DEB_PACKAGES=(
   pcscd vsmartcard-vpcd libpcsclite-dev pkg-config gcc
 )
 
+PYTHON=${PYTHON:-python3}
+# Debian's own python3 lacks venv and the headers pyscard compiles against; a pyenv or
+# self-built Python has both, so ask the interpreter rather than assume.
+if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then DEB_PACKAGES+=(python3-venv); fi
+include=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+if [ ! -f "$include/Python.h" ]; then DEB_PACKAGES+=(python3-dev); fi
+
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -24,7 +31,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PYTHON" -m venv .venv
