@@ -81,6 +81,7 @@ class Variant(WireModel):
     colour: str | None = None
     price_cents: Cents
     currency: Currency = "EUR"
+    available: bool = Field(default=True, description="Orderable: in stock somewhere in the chain or at the supplier")
 
 
 class Product(WireModel):
@@ -100,6 +101,10 @@ class CatalogPage(WireModel):
         description="Pass as `cursor` to get the next page; on the last page, a cursor for a later delta sync",
     )
     has_more: bool = False
+    removed: list[Ident] = Field(
+        default_factory=list, description="Products withdrawn since the cursor (delta sync): remove them locally")
+    remaining: int | None = Field(
+        default=None, description="Products still to come after this page (for a progress bar); None if unknown")
 
 
 # --- stores and stock -------------------------------------------------------------------------
