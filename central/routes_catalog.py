@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -13,20 +12,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from central.db import image_urls, product_dict, product_json  # noqa: F401 (image_urls: kept importable)
 from central.deps import Kiosk, Parts
 from central.errors import ApiProblem, error_responses
-from central.seed import DEMO_STORE_ID
+from central.seed import stock_quantity as seed_stock_quantity
 from kiosk.contract import (
     CatalogPage,
     Category,
     Health,
     OpeningHours,
-    Product,
     StockAnswer,
     StockLevel,
     StockQuery,
     Store,
-    Variant,
 )
 
 router = APIRouter(prefix="/v1")
@@ -54,41 +52,66 @@ def decode_cursor(cursor: str) -> int:
         raise ApiProblem(400, "invalid_cursor", "The cursor was not made by this server.") from None
 
 
-def image_urls(product_id: str, image_count: int) -> list[str]:
-    # Relative to the API base, so a synced catalog survives a change of host name.
-    return [f"v1/images/{product_id}/{n}.png" for n in range(1, image_count + 1)]
+def catalog_page_json(conn: sqlite3.Connection, after: int, limit: int) -> bytes:
+    """One page of the catalog after version `after`, as the JSON body of a `CatalogPage`.
+
+    Changed products and withdrawn ones come in one stream in version order, `limit` entries at
+    most; the page's cursor is the version of its last entry. Withdrawals are left out of the very
+    first page of a full sync (no cursor: the kiosk has nothing to remove yet).
+    """
+    conn.execute("BEGIN")  # one snapshot for the page, the withdrawals and the count
+    try:
+        rows = conn.execute(
+            "SELECT row_id, json, version FROM products WHERE version > ? ORDER BY version LIMIT ?", (after, limit + 1)
+        ).fetchall()
+        withdrawn = conn.execute(
+            "SELECT id, version FROM removed_products WHERE version > ? ORDER BY version LIMIT ?", (after, limit + 1)
+        ).fetchall() if after else []
+        if withdrawn:
+            merged = sorted([(r[2], r) for r in rows] + [(w[1], w) for w in withdrawn], key=lambda e: e[0])
+            has_more = len(merged) > limit
+            merged = merged[:limit]
+            rows = [entry for _, entry in merged if len(entry) == 3]
+            removed = [entry[0] for _, entry in merged if len(entry) == 2]
+            last_version = merged[-1][0] if merged else after
+        else:
+            has_more = len(rows) > limit
+            rows = rows[:limit]
+            removed = []
+            last_version = rows[-1][2] if rows else after
+        missing = [row[0] for row in rows if row[1] is None]
+        if missing:  # written by something that did not render it: render now (this answer only)
+            rendered = _render_now(conn, missing)
+            items = ",".join(row[1] if row[1] is not None else rendered[row[0]] for row in rows)
+        else:
+            items = ",".join(row[1] for row in rows)
+        remaining = conn.execute(
+            "SELECT COUNT(*) FROM products WHERE version > ?", (last_version,)).fetchone()[0] if has_more else 0
+    finally:
+        conn.rollback()
+    tail = {"next_cursor": encode_cursor(last_version), "has_more": has_more, "removed": removed,
+            "remaining": remaining}
+    return ('{"items":[' + items + "]," + json.dumps(tail, separators=(",", ":"))[1:]).encode()
 
 
-def _products(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[Product]:
-    if not rows:
-        return []
-    row_ids = [row["row_id"] for row in rows]
-    variants: dict[int, list[Variant]] = {row_id: [] for row_id in row_ids}
+def _render_now(conn: sqlite3.Connection, row_ids: list[int]) -> dict[int, str]:
     marks = ",".join("?" * len(row_ids))
-    for v in conn.execute(
-        f"SELECT * FROM variants WHERE product_row IN ({marks}) ORDER BY product_row, position", row_ids
+    variants: dict[int, list[tuple]] = {row_id: [] for row_id in row_ids}
+    for product_row, *variant in conn.execute(
+        "SELECT product_row, sku, ean, size, colour, price_cents, available FROM variants"
+        f" WHERE product_row IN ({marks}) ORDER BY product_row, position", row_ids
     ):
-        variants[v["product_row"]].append(
-            Variant(sku=v["sku"], ean=v["ean"], size=v["size"], colour=v["colour"], price_cents=v["price_cents"])
-        )
-    return [
-        Product(id=row["id"], name=row["name"], description=row["description"], brand=row["brand"],
-                category_id=row["category_id"], images=image_urls(row["id"], row["image_count"]),
-                variants=variants[row["row_id"]])
-        for row in rows
-    ]
+        variants[product_row].append(variant)
+    return {
+        row[0]: product_json(product_dict(*row[1:], variants[row[0]]))
+        for row in conn.execute("SELECT row_id, id, name, description, brand, category_id, image_count FROM products"
+                                f" WHERE row_id IN ({marks})", row_ids)
+    }
 
 
 # --- stock --------------------------------------------------------------------------------------
-
-
-def stock_quantity(sku: str, store_id: str) -> int:
-    """Deterministic demo stock: the kiosk's own shop has most articles, other shops about a third."""
-    digest = hashlib.sha256(f"{sku}@{store_id}".encode()).digest()
-    chance_in_stock = 0.8 if store_id == DEMO_STORE_ID else 0.35
-    if digest[0] / 256 >= chance_in_stock:
-        return 0
-    return 1 + digest[1] % 12
+# The demo stock lives with the seed (it also decides `Variant.available`); kept importable here.
+stock_quantity = seed_stock_quantity
 
 
 # --- routes -------------------------------------------------------------------------------------
@@ -106,17 +129,12 @@ def catalog(
     _: Kiosk,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
-) -> CatalogPage:
+) -> Response:
     after = decode_cursor(cursor) if cursor else 0
     with parts.db.session() as conn:
-        rows = conn.execute(
-            "SELECT * FROM products WHERE version > ? ORDER BY version LIMIT ?", (after, limit + 1)
-        ).fetchall()
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        items = _products(conn, rows)
-    last_version = rows[-1]["version"] if rows else after
-    return CatalogPage(items=items, next_cursor=encode_cursor(last_version), has_more=has_more)
+        body = catalog_page_json(conn, after, limit)
+    # Returned as bytes: FastAPI would otherwise validate and serialise every product a second time.
+    return Response(body, media_type="application/json")
 
 
 @router.get("/categories", response_model=list[Category], tags=["catalog"], responses=error_responses(401),

@@ -7,13 +7,15 @@ does not depend on how many articles are asked for: seeding 2,000 then 5,000 onl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
 from dataclasses import dataclass
 
 from central import catalog_data as data
-from central.db import Database, article_count, token_hash
+from central.db import Database, article_count, product_dict, product_json, render_products, token_hash
+from central.db import next_version as next_catalog_version
 
 SEED = "kiosk-demo-catalog-v1"
 MAX_VARIANTS = 5
@@ -21,6 +23,23 @@ MAX_VARIANTS = 5
 DEMO_KIOSK_TOKEN = "demo-kiosk-token"
 DEMO_KIOSK_ID = "demo-kiosk-01"
 DEMO_STORE_ID = "utrecht-centrum"
+
+
+STORE_IDS = tuple(store[0] for store in data.STORES)
+
+
+def stock_quantity(sku: str, store_id: str) -> int:
+    """Deterministic demo stock: the kiosk's own shop has most articles, other shops about a third."""
+    digest = hashlib.sha256(f"{sku}@{store_id}".encode()).digest()
+    chance_in_stock = 0.8 if store_id == DEMO_STORE_ID else 0.35
+    if digest[0] / 256 >= chance_in_stock:
+        return 0
+    return 1 + digest[1] % 12
+
+
+def is_available(sku: str) -> bool:
+    """A variant is orderable when some shop has it in stock (about 99 % of the demo variants)."""
+    return any(stock_quantity(sku, store_id) > 0 for store_id in STORE_IDS)
 
 
 def ean13_check_digit(first12: str) -> str:
@@ -155,32 +174,53 @@ def seed_articles(db: Database, articles: int) -> int:
         if have >= articles:
             return 0
         start = conn.execute("SELECT COALESCE(MAX(row_id), 0) FROM products").fetchone()[0] + 1
-        next_version = conn.execute("SELECT COALESCE(MAX(version), 0) FROM products").fetchone()[0] + 1
+        next_version = next_catalog_version(conn)
         product_rows = []
         variant_rows = []
         for offset, index in enumerate(range(start, start + articles - have)):
             article = generate_article(index)
+            variants = [(v.sku, v.ean, v.size, v.colour, v.price_cents, int(is_available(v.sku)))
+                        for v in article.variants]
+            rendered = product_json(product_dict(article.id, article.name, article.description, article.brand,
+                                                 article.category_id, article.image_count, variants))
             product_rows.append(
                 (index, article.id, article.name, article.description, article.brand,
-                 article.category_id, article.image_count, next_version + offset)
+                 article.category_id, article.image_count, next_version + offset, rendered)
             )
             variant_rows.extend(
-                (v.sku, index, v.position, v.ean, v.size, v.colour, v.price_cents) for v in article.variants
+                (sku, index, position, ean, size, colour, price, available)
+                for position, (sku, ean, size, colour, price, available) in enumerate(variants)
             )
         with conn:
             conn.executemany(
-                "INSERT INTO products (row_id, id, name, description, brand, category_id, image_count, version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO products (row_id, id, name, description, brand, category_id, image_count, version, json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 product_rows,
             )
             conn.executemany(
-                "INSERT INTO variants (sku, product_row, position, ean, size, colour, price_cents)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO variants (sku, product_row, position, ean, size, colour, price_cents, available)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 variant_rows,
             )
         return len(product_rows)
 
 
+def fill_derived(db: Database) -> int:
+    """Compute `variants.available` and `products.json` where a file from before those columns left
+    them NULL; returns how many products were rendered."""
+    with db.session() as conn:
+        skus = [r[0] for r in conn.execute("SELECT sku FROM variants WHERE available IS NULL")]
+        row_ids = [r[0] for r in conn.execute("SELECT row_id FROM products WHERE json IS NULL")]
+        if skus or row_ids:
+            with conn:
+                conn.executemany("UPDATE variants SET available = ? WHERE sku = ?",
+                                 [(int(is_available(sku)), sku) for sku in skus])
+                render_products(conn, row_ids)
+    return len(row_ids)
+
+
 def seed_database(db: Database, articles: int) -> int:
     seed_reference_data(db)
-    return seed_articles(db, articles)
+    added = seed_articles(db, articles)
+    fill_derived(db)
+    return added

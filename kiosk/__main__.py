@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--terminal", choices=("auto", "pcsc", "simulated"), default=None,
                       help="card terminal (default: simulated unless a real PC/SC reader is attached)")
 
+    catalog = commands.add_parser("catalog", help="the local copy of the catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    from kiosk.catalog.cli import add_arguments
+
+    add_arguments(catalog_commands.add_parser("sync", help="sync the catalog from the central API (with progress)"))
+
     central = commands.add_parser("central", help="serve the reference central order API")
     central.add_argument("--host", default="127.0.0.1")
     central.add_argument("--port", type=int, default=8700)
@@ -83,12 +89,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args, _settings(args.config))
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from kiosk.catalog.cli import main as catalog_main
+
+    return catalog_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    handlers = {"run": cmd_run, "demo": cmd_demo, "central": cmd_central}
+    handlers = {"run": cmd_run, "demo": cmd_demo, "central": cmd_central, "catalog": cmd_catalog}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

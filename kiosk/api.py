@@ -186,6 +186,20 @@ class CentralApi:
             params["cursor"] = cursor
         return await self._call("GET", "/v1/catalog", CatalogPage, params=params)
 
+    async def catalog_page_raw(self, cursor: str | None = None, limit: int = 500) -> bytes:
+        """The same call as `catalog_page`, with the same retries and errors, but the body comes back as
+        bytes, unparsed: the catalog sync parses and validates it in a worker thread, item by item."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        response = await self._send("GET", self.base_url + "/v1/catalog", endpoint="GET /v1/catalog", params=params)
+        return response.content
+
+    async def categories_raw(self) -> bytes:
+        """`categories` with the body unparsed (the catalog sync validates category by category)."""
+        response = await self._send("GET", self.base_url + "/v1/categories", endpoint="GET /v1/categories")
+        return response.content
+
     async def categories(self) -> list[Category]:
         return await self._call("GET", "/v1/categories", list[Category])
 

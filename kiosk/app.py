@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
 
-from kiosk.i18n import other_language, translate
+from kiosk.barcode import WedgeDetector, is_valid_ean
+from kiosk.i18n import format_when, other_language, translate
 from kiosk.money import format_eur
 from kiosk.services import ConnectionStatus, KioskServices
 from kiosk.screens import SCREENS
@@ -50,6 +52,10 @@ class KioskApp(App):
     cart_count = NumericProperty(0)
     online = BooleanProperty(False)
     catalog_ready = BooleanProperty(False)
+    catalog_count = NumericProperty(0)
+    catalog_synced_at = ObjectProperty(None, allownone=True)  # datetime of the local copy
+    catalog_syncing = BooleanProperty(False)
+    catalog_status_text = StringProperty("")
     services = ObjectProperty(None)
 
     RECONNECT_MIN_S = 2.0
@@ -66,6 +72,7 @@ class KioskApp(App):
         self._history: list[str] = []
         self._tasks: set[asyncio.Task] = set()
         self._after_start: list[Callable[[], Awaitable[object]]] = []
+        self._wedge = WedgeDetector()
 
     # --- building -------------------------------------------------------------------------
 
@@ -79,15 +86,24 @@ class KioskApp(App):
         if self._lockdown:
             Window.bind(on_request_close=lambda *args, **kw: True)
             Window.show_cursor = False
+        Window.bind(on_key_down=self._on_key_down)
         self.services.status.listeners.append(self._status_changed)
+        self.bind(lang=lambda *_: self._update_catalog_status())
+        self._status_changed(self.services.status)
         return manager
 
+    @property
+    def image_cache(self):
+        return self.services.images
+
     def on_start(self):
+        self.spawn(self.services.images.open())
         self.spawn(self._keep_connected())
         for factory in self._after_start:
             self.spawn(factory())
 
     def on_stop(self):
+        Window.unbind(on_key_down=self._on_key_down)
         for task in list(self._tasks):
             task.cancel()
 
@@ -110,14 +126,48 @@ class KioskApp(App):
             log.error("background task failed", exc_info=task.exception())
 
     async def _keep_connected(self) -> None:
-        delay = self.RECONNECT_MIN_S
-        while not await self.services.connect():
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.RECONNECT_MAX_S)
+        await self.services.keep_in_sync(min_retry_s=self.RECONNECT_MIN_S, max_retry_s=self.RECONNECT_MAX_S)
 
     def _status_changed(self, status: ConnectionStatus) -> None:
         self.online = status.online
         self.catalog_ready = status.catalog_loaded
+        self.catalog_count = status.catalog_count
+        self.catalog_synced_at = status.catalog_synced_at
+        self.catalog_syncing = status.syncing
+        self._update_catalog_status()
+
+    def _update_catalog_status(self) -> None:
+        """One line under the title: how old the catalog is when offline, or that it is coming."""
+        if not self.catalog_ready:
+            key = "catalog.syncing" if self.online else "attract.offline"
+            self.catalog_status_text = self.t(key, self.lang)
+        elif not self.online and self.catalog_synced_at is not None:
+            when = format_when(self.catalog_synced_at, self.lang)
+            self.catalog_status_text = self.t("catalog.as_of", self.lang, when=when)
+        else:
+            self.catalog_status_text = ""
+
+    # --- barcode scanner (a keyboard wedge: fast keystrokes ending in Enter) ----------------
+
+    def _on_key_down(self, window, key, scancode, codepoint, modifiers) -> bool:
+        now = time.monotonic()
+        if key in (13, 271):  # Enter, keypad Enter
+            code = self._wedge.enter(now)
+            if code:
+                self.open_barcode(code)
+                return True
+            return False
+        if codepoint:
+            self._wedge.key(codepoint, now)
+        return False
+
+    def open_barcode(self, code: str) -> None:
+        hit = self.services.catalog.find_ean(code) if is_valid_ean(code) else None
+        if hit is None:
+            log.info("scanned code %s is not in the catalog", code)
+            self.open_search(code)
+            return
+        self.open_product(*hit)
 
     # --- text -----------------------------------------------------------------------------
 
@@ -159,6 +209,7 @@ class KioskApp(App):
     def start_over(self) -> None:
         """Back to the attract screen with nothing of this shopper left behind."""
         self.services.reset_session()
+        self.screen("search").finder = None
         self.refresh_cart()
         self.lang = self.services.settings.kiosk.language
         self._history.clear()
@@ -177,9 +228,16 @@ class KioskApp(App):
         self.screen("products").show(category_id)
         self.go("products")
 
-    def open_product(self, product_id: str) -> None:
-        self.screen("article").show(product_id)
+    def open_product(self, product_id: str, sku: str | None = None) -> None:
+        self.screen("article").show(product_id, sku)
         self.go("article")
+
+    def open_search(self, query: str = "") -> None:
+        search = self.screen("search")
+        search.start()
+        for char in query:
+            search.key(char)
+        self.go("search")
 
     def resolve_url(self, url: str) -> str:
         return self.services.api.absolute_url(url)

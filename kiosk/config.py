@@ -56,6 +56,13 @@ class PaymentSection(_Section):
     simulated_delay_s: float = Field(default=1.5, ge=0, le=60)
 
 
+class CatalogSection(_Section):
+    directory: Path = Field(default=Path("../var/catalog"), description="The local catalog copy (SQLite)")
+    sync_interval_s: float = Field(default=900.0, ge=30, le=86_400, description="Delta sync every so often")
+    image_cache: Path = Field(default=Path("../var/images"), description="Product pictures, cached on disk")
+    image_cache_mb: int = Field(default=200, ge=10, le=10_000, description="Cap on the picture cache")
+
+
 class DisplaySection(_Section):
     fullscreen: bool = True
     width: int = Field(default=1080, ge=320, le=7680)
@@ -67,18 +74,28 @@ class Settings(_Section):
     kiosk: KioskSection = KioskSection()
     api: ApiSection = ApiSection()
     payment: PaymentSection = PaymentSection()
+    catalog: CatalogSection = CatalogSection()
     display: DisplaySection = DisplaySection()
     source: Path | None = Field(default=None, exclude=True)
 
     def resolve(self, path: Path) -> Path:
-        """Paths in the file are relative to the file's own folder."""
-        if path.is_absolute() or self.source is None:
+        """Paths in the file are relative to the file's own folder (without one: to the current one)."""
+        if path.is_absolute():
             return path
-        return self.source.parent / path
+        base = self.source.parent if self.source is not None else Path.cwd()
+        return (base / path).resolve()
 
     @property
     def payment_public_key_path(self) -> Path:
         return self.resolve(self.payment.public_key)
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.resolve(self.catalog.directory)
+
+    @property
+    def image_cache_dir(self) -> Path:
+        return self.resolve(self.catalog.image_cache)
 
 
 def _describe(error: dict[str, Any]) -> str:

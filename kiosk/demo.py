@@ -39,6 +39,9 @@ def run_demo(args: argparse.Namespace, base: Settings) -> int:
         settings = base.model_copy(update={
             "api": base.api.model_copy(update={"base_url": server.base_url}),
             "payment": base.payment.model_copy(update={"terminal": terminal}),
+            # The demo's catalog copy and pictures sit beside its central database.
+            "catalog": base.catalog.model_copy(update={"directory": db_path.parent.resolve() / "catalog",
+                                                       "image_cache": db_path.parent.resolve() / "images"}),
             "source": base.source,
         })
         print(f"demo: central API at {server.base_url}; card terminal: {terminal}", flush=True)

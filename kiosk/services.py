@@ -1,20 +1,24 @@
-"""Everything the screens use, wired together from the settings. Plain Python: no Kivy here.
+"""Everything the screens use, wired together from the settings. Plain Python: no Kivy.
 
 The app owns one `KioskServices`; screens read state from it and forward the shopper's intents to it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from kiosk.api import ApiError, CentralApi
 from kiosk.cart import Cart
-from kiosk.catalog import Catalog
+from kiosk.catalog.store import CatalogStore
+from kiosk.catalog.sync import CatalogSync, SyncError
 from kiosk.checkout import Checkout
 from kiosk.config import Settings
 from kiosk.hardware.terminal import PaymentTerminal
+from kiosk.images import ImageCache
 from kiosk.payments import PaymentProgress, PaymentService
 from kiosk.stock import StockService
 
@@ -25,6 +29,9 @@ log = logging.getLogger("kiosk.services")
 class ConnectionStatus:
     online: bool = False
     catalog_loaded: bool = False
+    catalog_count: int = 0
+    catalog_synced_at: datetime | None = None
+    syncing: bool = False
     last_error: str | None = None
     listeners: list[Callable[["ConnectionStatus"], None]] = field(default_factory=list, repr=False)
 
@@ -40,10 +47,14 @@ class KioskServices:
         self.settings = settings
         self.api = api
         self.terminal = terminal
-        self.catalog = Catalog()
+        self.catalog = CatalogStore(settings.catalog_dir)
+        self.catalog_sync = CatalogSync(api, settings.catalog_dir)
+        self.images = ImageCache(settings.image_cache_dir, max_bytes=settings.catalog.image_cache_mb * 1024 * 1024,
+                                 fetch=lambda url: api.fetch_bytes(api.absolute_url(url)))
         self.cart = Cart()
         self.stock = StockService(api, settings.kiosk.store_id)
         self.status = ConnectionStatus()
+        self._catalog_changed()
         self._payment_listeners: list[Callable[[PaymentProgress], None]] = []
         self.payments = PaymentService(api, terminal, card_timeout_s=settings.payment.card_timeout_s,
                                        on_change=self._payment_changed)
@@ -57,23 +68,43 @@ class KioskServices:
         for listener in list(self._payment_listeners):
             listener(progress)
 
-    async def connect(self) -> bool:
-        """Check the central API and load the catalog; False (and a status the screens show) when down."""
+    def _catalog_changed(self, **changes: object) -> None:
+        self.status.update(catalog_loaded=self.catalog.is_loaded, catalog_count=self.catalog.product_count,
+                           catalog_synced_at=self.catalog.synced_at, **changes)
+
+    async def sync_once(self) -> bool:
+        """Check the central API and bring the local catalog up to date (full the first time, then
+        deltas). False when the API is unreachable: the kiosk goes on with the copy it has."""
         try:
             await self.api.health()
-            self.status.update(online=True, last_error=None)
-            if not self.catalog.is_loaded:
-                await self.catalog.load(self.api)
-                self.status.update(catalog_loaded=True)
+            self.status.update(online=True, syncing=True, last_error=None)
+            report = await self.catalog_sync.sync()
+            self.catalog.reopen()
+            log.info("catalog %s sync: %d written, %d removed, %d skipped", report.kind, report.written,
+                     report.removed, len(report.skipped))
+            self._catalog_changed(syncing=False)
             return True
-        except ApiError as exc:
-            log.warning("central API not reachable: %s", exc)
-            self.status.update(online=False, last_error=str(exc))
+        except (ApiError, SyncError) as exc:
+            log.warning("central API not usable: %s", exc)
+            self._catalog_changed(online=False, syncing=False, last_error=str(exc))
             return False
+
+    async def keep_in_sync(self, *, min_retry_s: float = 2.0, max_retry_s: float = 30.0) -> None:
+        """Sync at start, then every `catalog.sync_interval_s`; retry sooner (backing off) when down."""
+        retry = min_retry_s
+        while True:
+            if await self.sync_once():
+                retry = min_retry_s
+                await asyncio.sleep(self.settings.catalog.sync_interval_s)
+            else:
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, max_retry_s)
 
     def reset_session(self) -> None:
         """A new shopper starts with nothing of the previous one."""
         self.cart.clear()
 
     async def aclose(self) -> None:
+        await self.images.aclose()
+        self.catalog.close()
         await self.api.aclose()

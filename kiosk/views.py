@@ -7,45 +7,72 @@ RecycleViews only ever receive ready-made data.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from kiosk.cart import Cart
-from kiosk.catalog import Catalog, lowest_price_cents, variant_label
-from kiosk.contract import Product
+from kiosk.catalog.models import FacetValue, ProductSummary
+from kiosk.contract import Category, Product
 from kiosk.i18n import translate
 from kiosk.money import format_eur
 
 UrlResolver = Callable[[str], str]
 
 
-def category_rows(catalog: Catalog, language: str, resolve: UrlResolver) -> list[dict]:
+class CategorySource(Protocol):
+    def top_categories(self) -> list[Category]: ...
+
+    def children(self, category_id: str) -> list[Category]: ...
+
+    def count_in(self, category_id: str) -> int: ...
+
+    def products_in(self, category_id: str, *, sort: str = "relevance", limit: int | None = None,
+                    offset: int = 0) -> list[ProductSummary]: ...
+
+
+def category_name(category: Category, language: str) -> str:
+    return category.name_en if language == "en" and category.name_en else category.name
+
+
+def category_rows(catalog: CategorySource, language: str, resolve: UrlResolver) -> list[dict]:
     rows = []
     for category in catalog.top_categories():
-        products = catalog.products_in(category.id)
-        name = category.name_en if language == "en" and category.name_en else category.name
-        picture = next((p.images[0] for p in products if p.images), "")
+        first = catalog.products_in(category.id, limit=1)
+        picture = first[0].image if first and first[0].image else ""
         rows.append({
             "key": category.id,
-            "title": name,
-            "subtitle": translate(language, "categories.count", count=len(products)),
+            "title": category_name(category, language),
+            "subtitle": translate(language, "categories.count", count=catalog.count_in(category.id)),
             "image": resolve(picture) if picture else "",
         })
     return rows
 
 
-def product_rows(products: Iterable[Product], language: str, resolve: UrlResolver) -> list[dict]:
-    rows = []
-    for product in products:
-        low = lowest_price_cents(product)
-        prices = {v.price_cents for v in product.variants}
-        price = format_eur(low, language)
-        rows.append({
-            "key": product.id,
-            "title": product.name,
-            "brand": product.brand or "",
-            "price": translate(language, "products.from", price=price) if len(prices) > 1 else price,
-            "image": resolve(product.images[0]) if product.images else "",
-        })
-    return rows
+def subcategory_chips(catalog: CategorySource, parent_id: str, language: str) -> list[tuple[str, str]]:
+    """(category id, label) for the chips that narrow an article list to a subcategory."""
+    return [(c.id, category_name(c, language)) for c in catalog.children(parent_id)]
+
+
+def price_text(min_cents: int, max_cents: int, language: str) -> str:
+    price = format_eur(min_cents, language)
+    return translate(language, "products.from", price=price) if max_cents != min_cents else price
+
+
+def product_rows(products: Iterable[ProductSummary], language: str, resolve: UrlResolver) -> list[dict]:
+    return [
+        {
+            "key": p.id,
+            "title": p.name,
+            "brand": p.brand or "",
+            "price": price_text(p.min_price_cents, p.max_price_cents, language),
+            "image": resolve(p.image) if p.image else "",
+        }
+        for p in products
+    ]
+
+
+def facet_chips(facets: dict[str, list[FacetValue]], facet: str, limit: int = 12) -> list[tuple[str, str]]:
+    """(value, "label (count)") for one facet's chips, most common first as the search sorts them."""
+    return [(v.value, f"{v.label} ({v.count})") for v in facets.get(facet, [])[:limit]]
 
 
 def cart_rows(cart: Cart, language: str, resolve: UrlResolver) -> list[dict]:
@@ -62,6 +89,9 @@ def cart_rows(cart: Cart, language: str, resolve: UrlResolver) -> list[dict]:
     ]
 
 
-def variant_choices(product: Product) -> list[tuple[str, str]]:
-    """(sku, label) per variant; a product without size or colour gets its name as the label."""
-    return [(v.sku, variant_label(v.size, v.colour) or product.name) for v in product.variants]
+def variant_label(size: str | None, colour: str | None) -> str:
+    return " · ".join(part for part in (size, colour) if part)
+
+
+def product_images(product: Product, resolve: UrlResolver) -> list[str]:
+    return [resolve(url) for url in product.images]

@@ -18,7 +18,7 @@ SCREENS = ["01-attract", "02-categories", "03-products", "04-article", "05-cart"
 
 async def test_shopper_orders_and_pays_with_a_card_through_pcscd(central_server, pcscd, vpcd_reader,
                                                                  needs_display, tmp_path):
-    settings = kiosk_settings(central_server.base_url, terminal="pcsc", reader=vpcd_reader, card_timeout_s=30)
+    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="pcsc", reader=vpcd_reader, card_timeout_s=30)
     terminal = open_terminal("pcsc", reader=vpcd_reader, public_key_path=settings.payment_public_key_path)
     card = VpcdCard("visa")
 
@@ -65,7 +65,7 @@ async def test_receipt_qr_decodes_to_the_tracking_url(central_server, needs_disp
     import zxingcpp
     from PIL import Image
 
-    settings = kiosk_settings(central_server.base_url, terminal="simulated", simulated_delay_s=0.3)
+    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated", simulated_delay_s=0.3)
     terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
                              simulated_delay_s=0.3)
     async with running_app(settings, terminal) as app:
@@ -84,7 +84,7 @@ async def test_kiosk_starts_and_says_so_when_the_central_api_is_down(needs_displ
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = kiosk_settings(f"http://127.0.0.1:{port}", terminal="simulated")
+    settings = kiosk_settings(f"http://127.0.0.1:{port}", tmp_path, terminal="simulated")
     terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path)
     async with running_app(settings, terminal) as app:
         driver = UiDriver(app, tmp_path / "shots")
@@ -101,7 +101,7 @@ async def test_kiosk_starts_and_says_so_when_the_central_api_is_down(needs_displ
 async def test_declined_card_is_explained_and_the_shopper_can_go_on(central_server, needs_display, tmp_path):
     from kiosk.screens.autopilot import shop_until_pay
 
-    settings = kiosk_settings(central_server.base_url, terminal="simulated")
+    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated")
     terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
                              simulated_profile="declined", simulated_delay_s=0.2)
     async with running_app(settings, terminal) as app:

@@ -62,6 +62,15 @@ CREATE INDEX IF NOT EXISTS variants_by_product ON variants(product_rowid, positi
 CREATE INDEX IF NOT EXISTS variants_by_ean ON variants(ean);
 """
 
+# Made once a full sync has written every product (cheaper than keeping them up to date page by
+# page), then kept up to date by the delta syncs: article lists of a category without touching
+# the table (covering), in "relevance" (available first, catalog order) and in price order.
+BROWSE_INDEXES = """
+CREATE INDEX IF NOT EXISTS products_browse ON products(
+    category_id, available DESC, position, min_price_cents, max_price_cents, id, name, brand, images);
+CREATE INDEX IF NOT EXISTS products_by_price ON products(category_id, min_price_cents, position);
+"""
+
 # meta keys
 CURSOR = "cursor"              # the API cursor after the last applied page
 SYNCED_AT = "synced_at"        # ISO time of the last completed (full or delta) sync
@@ -149,6 +158,31 @@ def write_products(conn: sqlite3.Connection, products: Iterable[Product], first_
              for i, v in enumerate(product.variants)],
         )
         rowids.append(rowid)
+    return rowids
+
+
+def insert_new_products(conn: sqlite3.Connection, products: list[Product], first_position: int) -> list[int]:
+    """`write_products` for products known to be NOT stored yet (a full sync's pages): the same rows,
+    written with two executemany calls instead of three statements per product (~3x faster).
+    Keep the two in step when a column changes."""
+    if not products:
+        return []
+    next_rowid = conn.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM products").fetchone()[0]
+    product_rows, variant_rows, rowids = [], [], []
+    for offset, product in enumerate(products):
+        rowid = next_rowid + offset
+        prices = [v.price_cents for v in product.variants]
+        product_rows.append((rowid, product.id, product.name, product.description, product.brand, product.category_id,
+                             json.dumps(product.images), min(prices), max(prices),
+                             int(any(v.available for v in product.variants)), first_position + offset))
+        variant_rows.extend((v.sku, rowid, i, v.ean, v.size, v.colour, v.price_cents, int(v.available))
+                            for i, v in enumerate(product.variants))
+        rowids.append(rowid)
+    conn.executemany("INSERT INTO products(rowid, id, name, description, brand, category_id, images, "
+                     "min_price_cents, max_price_cents, available, position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                     product_rows)
+    conn.executemany("INSERT INTO variants(sku, product_rowid, position, ean, size, colour, price_cents, available) "
+                     "VALUES (?,?,?,?,?,?,?,?)", variant_rows)
     return rowids
 
 

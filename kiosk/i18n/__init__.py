@@ -35,3 +35,10 @@ def translate(language: str, key: str, **values: object) -> str:
 
 def other_language(language: str) -> str:
     return "en" if language == "nl" else "nl"
+
+
+def format_when(moment, language: str) -> str:
+    """A date and time as people in that language write it, in the pillar's local time zone."""
+    from babel.dates import format_datetime
+
+    return format_datetime(moment.astimezone(), "short", locale="nl_NL" if language == "nl" else "en_GB")

@@ -7,11 +7,13 @@ from kiosk.screens.categories import CategoriesScreen
 from kiosk.screens.pay import PayScreen
 from kiosk.screens.products import ProductsScreen
 from kiosk.screens.receipt import ReceiptScreen
+from kiosk.screens.search import SearchScreen
 
 SCREENS = {
     "attract": AttractScreen,
     "categories": CategoriesScreen,
     "products": ProductsScreen,
+    "search": SearchScreen,
     "article": ArticleScreen,
     "cart": CartScreen,
     "pay": PayScreen,

@@ -1,65 +1,71 @@
-from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, StringProperty
 
+from kiosk import variants
 from kiosk.api import ApiError
 from kiosk.cart import CartLine
-from kiosk.catalog import variant_label
-from kiosk.money import format_eur
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.widgets import KToggle
-from kiosk.views import variant_choices
+from kiosk.screens.widgets import KToggle, Thumb
+from kiosk.views import product_images, variant_label
 
 
 class ArticleScreen(KioskScreen):
-    """One article: pictures, variant picker, price, stock in this shop, add to cart."""
+    """One article: picture gallery, size and colour picker, price, stock in this shop, add to cart."""
 
     product_id = StringProperty("")
     sku = StringProperty("")
     title = StringProperty("")
     brand = StringProperty("")
     description = StringProperty("")
-    image = StringProperty("")
+    images = ListProperty([])
+    image_index = NumericProperty(0)
+    price_cents = NumericProperty(-1)  # -1 while no variant is chosen: never show a price we were not sent
     stock = DictProperty({})  # sku -> quantity; empty while unknown
     stock_state = StringProperty("loading")  # loading | known | unknown
-    images = ListProperty([])
     just_added = BooleanProperty(False)
+    missing = BooleanProperty(False)
 
-    def show(self, product_id: str) -> None:
+    def show(self, product_id: str, sku: str | None = None) -> None:
         self.product_id = product_id
         product = self.services.catalog.product(product_id)
+        self.missing = product is None
         if product is None:
+            self.title, self.images, self.sku = "", [], ""
             return
         self.title, self.brand, self.description = product.name, product.brand or "", product.description
-        self.images = [self.app.resolve_url(url) for url in product.images]
-        self.image = self.images[0] if self.images else ""
+        self.images = product_images(product, self.app.resolve_url)
+        self._show_thumbs()
         self.just_added = False
         self.stock, self.stock_state = {}, "loading"
-        self._build_chips(product)
-        self.select(product.variants[0].sku)
+        self.select(variants.find(product, sku or "") or product.variants[0])
         self.app.spawn(self._load_stock([v.sku for v in product.variants]))
 
-    def _build_chips(self, product) -> None:
-        box = self.ids.variants
-        box.clear_widgets()
-        if len(product.variants) < 2:
-            return  # nothing to choose
-        for sku, label in variant_choices(product):
-            chip = KToggle(text=label, value=sku, group=f"variant-{product.id}")
-            chip.bind(on_release=lambda chip: self.select(chip.value))
-            box.add_widget(chip)
+    def product(self):
+        return self.services.catalog.product(self.product_id)
 
-    def select(self, sku: str) -> None:
-        self.sku = sku
-        for chip in self.ids.variants.children:
-            chip.state = "down" if chip.value == sku else "normal"
+    def select(self, variant) -> None:
+        self.sku = variant.sku
+        self.price_cents = variant.price_cents
         self.just_added = False
+        self._show_options()
 
-    def variant(self):
-        product = self.services.catalog.product(self.product_id)
-        return next((v for v in product.variants if v.sku == self.sku), None) if product else None
+    def choose(self, size: str | None = None, colour: str | None = None) -> None:
+        product = self.product()
+        if product is not None:
+            self.select(variants.choose(product, self.sku, size=size, colour=colour))
 
-    def price_text(self, lang: str, sku: str) -> str:
-        variant = self.variant()
-        return format_eur(variant.price_cents, lang) if variant else ""
+    def _show_options(self) -> None:
+        product = self.product()
+        sizes, colours = variants.options(product, self.sku)
+        for box, options, attribute in ((self.ids.sizes, sizes, "size"), (self.ids.colours, colours, "colour")):
+            box.clear_widgets()
+            if len(options) < 2:
+                continue  # nothing to choose
+            for option in options:
+                chip = KToggle(text=option.value, value=option.value, state="down" if option.selected else "normal")
+                chip.opacity = 1 if option.enabled else 0.5  # possible, but moves the other choice
+                chip.bind(on_release=lambda c, a=attribute: self.choose(**{a: c.value}))
+                box.add_widget(chip)
 
     def stock_text(self, lang: str, state: str, stock: dict, sku: str) -> str:
         if state == "loading":
@@ -81,9 +87,9 @@ class ArticleScreen(KioskScreen):
             self.stock, self.stock_state = figures, "known"
 
     def add_to_cart(self) -> None:
-        product = self.services.catalog.product(self.product_id)
-        variant = self.variant()
-        if product is None or variant is None:
+        product = self.product()
+        variant = variants.find(product, self.sku) if product else None
+        if variant is None:
             return
         self.services.cart.add(CartLine(
             sku=variant.sku, product_id=product.id, name=product.name,
@@ -93,6 +99,18 @@ class ArticleScreen(KioskScreen):
         self.app.refresh_cart()
         self.just_added = True
 
+    def _show_thumbs(self) -> None:
+        strip = self.ids.thumbs
+        strip.clear_widgets()
+        if len(self.images) > 1:
+            for index, url in enumerate(self.images):
+                thumb = Thumb(url=url, index=index)
+                thumb.bind(on_release=lambda t: self.show_image(t.index))
+                strip.add_widget(thumb)
+        self.show_image(0)
+
     def show_image(self, index: int) -> None:
-        if 0 <= index < len(self.images):
-            self.image = self.images[index]
+        if 0 <= index < len(self.images) or index == 0:
+            self.image_index = index
+            for thumb in self.ids.thumbs.children:
+                thumb.selected = thumb.index == index

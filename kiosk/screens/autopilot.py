@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from kivy.tests.common import UnitTestTouch
-from kivy.uix.image import AsyncImage
+
+from kiosk.screens.cached_image import CachedImage
 from kivy.uix.widget import Widget
 
 log = logging.getLogger("kiosk.autopilot")
@@ -76,12 +77,8 @@ class UiDriver:
         root = self.app.root.current_screen
 
         def images_done() -> bool:
-            for widget in root.walk(restrict=True):
-                if isinstance(widget, AsyncImage) and widget.source:
-                    core = widget._coreimage  # the Loader's proxy; `loaded` flips when it arrives
-                    if core is not None and not core.loaded:
-                        return False
-            return True
+            return not any(isinstance(widget, CachedImage) and widget.status == "loading"
+                           for widget in root.walk(restrict=True))
 
         try:
             await self.wait_until(images_done, "pictures", timeout_s)
@@ -148,10 +145,11 @@ async def shop_until_pay(driver: UiDriver) -> None:
     await driver.wait_for_screen("article")
     article = driver.screen("article")
     await driver.wait_until(lambda: article.stock_state != "loading", "stock figures")
-    chips = list(reversed(article.ids.variants.children))
+    chips = list(reversed(article.ids.colours.children)) or list(reversed(article.ids.sizes.children))
     if len(chips) > 1:
+        before = article.sku
         await driver.tap(chips[1])
-        await driver.wait_until(lambda: article.sku == chips[1].value, "variant selection")
+        await driver.wait_until(lambda: article.sku != before, "another variant")
     await driver.screenshot("04-article")
     await driver.tap(article.ids.add_button)
     await driver.wait_until(lambda: app.cart_count == 1, "the cart to hold the article")

@@ -1,26 +1,58 @@
+import asyncio
+
 from kivy.properties import StringProperty
 
 from kiosk.screens.base import KioskScreen
-from kiosk.views import product_rows
+from kiosk.screens.widgets import KToggle
+from kiosk.views import category_name, product_rows, subcategory_chips
 
 
 class ProductsScreen(KioskScreen):
-    category_id = StringProperty("")
+    """The articles of a category, narrowed to a subcategory with a chip; smooth with 10,000 rows."""
+
+    category_id = StringProperty("")  # the category chosen on the categories screen
+    subcategory_id = StringProperty("")  # "" = all of category_id
     title = StringProperty("")
 
     def show(self, category_id: str) -> None:
-        self.category_id = category_id
+        self.category_id, self.subcategory_id = category_id, ""
+        self.ids.grid.data = []
         self.ids.grid.scroll_y = 1
+
+    def choose_subcategory(self, subcategory_id: str) -> None:
+        self.subcategory_id = "" if subcategory_id == self.subcategory_id else subcategory_id
+        self.ids.grid.scroll_y = 1
+        self.refresh()
 
     def refresh(self) -> None:
         catalog = self.services.catalog
         category = catalog.category(self.category_id)
         if category is None:
             self.title, self.ids.grid.data = "", []
+            self.ids.subcategories.clear_widgets()
             return
         lang = self.app.lang
-        self.title = category.name_en if lang == "en" and category.name_en else category.name
-        self.ids.grid.data = product_rows(catalog.products_in(category.id), lang, self.app.resolve_url)
+        self.title = category_name(category, lang)
+        self._show_chips(lang)
+        self.app.spawn(self._load(self.subcategory_id or self.category_id, lang))
+
+    async def _load(self, category_id: str, lang: str) -> None:
+        # A big category has 10,000+ articles: read and build the rows off the UI thread.
+        catalog, resolve = self.services.catalog, self.app.resolve_url
+        rows = await asyncio.to_thread(lambda: product_rows(catalog.products_in(category_id), lang, resolve))
+        if category_id == (self.subcategory_id or self.category_id) and lang == self.app.lang:
+            self.ids.grid.data = rows
+
+    def _show_chips(self, lang: str) -> None:
+        strip = self.ids.subcategories
+        strip.clear_widgets()
+        chips = subcategory_chips(self.services.catalog, self.category_id, lang)
+        if not chips:
+            return
+        for value, label in [("", self.app.t("products.all", lang)), *chips]:
+            chip = KToggle(text=label, value=value, state="down" if value == self.subcategory_id else "normal")
+            chip.bind(on_release=lambda c: self.choose_subcategory(c.value))
+            strip.add_widget(chip)
 
     def on_language(self, *args) -> None:
         if self.manager and self.manager.current == self.name:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior, ToggleButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+
+from kiosk.screens.cached_image import CachedImage
 from kivy.uix.label import Label
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
 
@@ -63,3 +65,10 @@ class CartRow(IndexedView, BoxLayout):
     quantity = StringProperty("")
     line_total = StringProperty("")
     image = StringProperty("")
+
+
+class Thumb(ButtonBehavior, CachedImage):
+    """A picture in the article gallery's strip; the selected one is framed."""
+
+    index = NumericProperty(0)
+    selected = BooleanProperty(False)

@@ -17,10 +17,12 @@ from kiosk.config import Settings, parse_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def kiosk_settings(base_url: str, **payment: object) -> Settings:
+def kiosk_settings(base_url: str, data_dir: Path, **payment: object) -> Settings:
+    """Settings for a kiosk whose catalog copy and picture cache live in `data_dir`."""
     return parse_settings({
         "api": {"base_url": base_url, "token": "demo-kiosk-token", "read_timeout_s": 5.0},
         "payment": {"public_key": str(ROOT / "config" / "payment_service_public.pem"), **payment},
+        "catalog": {"directory": str(data_dir / "catalog"), "image_cache": str(data_dir / "images")},
         "display": {"fullscreen": False, "lockdown": False},
     })
 

@@ -1,0 +1,152 @@
+"""Finding articles in the real app: search on the on-screen keyboard, facets, barcodes, offline."""
+
+import pytest
+from kivy.core.window import Window
+
+from kiosk.catalog.schema import fold
+from kiosk.hardware import open_terminal
+from kiosk.screens.autopilot import UiDriver
+from support.ui import kiosk_settings, running_app
+
+pytestmark = pytest.mark.ui
+
+
+def simulated(settings):
+    return open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path)
+
+
+async def ready(app, driver):
+    await driver.wait_until(lambda: app.catalog_ready, "the catalog sync", timeout_s=60)
+
+
+async def type_on_keyboard(driver, search, text):
+    for char in text:
+        await driver.tap(search.keyboard.keys[char])
+    await driver.wait_until(lambda: not search.searching and search.finder.query == text, f"results for {text!r}")
+    await driver.frames(2)
+
+
+async def test_search_on_the_keyboard_narrow_with_a_facet_and_open_a_result(central_server, needs_display, tmp_path):
+    settings = kiosk_settings(central_server.base_url, tmp_path)
+    async with running_app(settings, simulated(settings)) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        await ready(app, driver)
+        await driver.tap(app.root.get_screen("attract"))
+        await driver.wait_for_screen("categories")
+        await driver.tap(app.root.get_screen("categories").ids.search_field)
+        await driver.wait_for_screen("search")
+        search = app.root.get_screen("search")
+
+        await type_on_keyboard(driver, search, "fiets")
+        results = search.ids.results.data
+        assert search.total > 0 and results
+        assert all("fiets" in fold(row["title"]) for row in results[:20]), [r["title"] for r in results[:20]]
+        await driver.screenshot("search-typed")
+
+        # Narrow with the first brand chip (hide the keyboard: then every facet row shows).
+        await driver.tap(search.keyboard.done)
+        await driver.wait_until(lambda: any(row.facet == "brand" for row in search.ids.facets.children), "brand facets")
+        brand_row = next(row for row in search.ids.facets.children if row.facet == "brand")
+        chip = list(reversed(brand_row.children[0].children))[0]
+        before, brand = search.total, chip.value
+        await driver.tap(chip)
+        await driver.wait_until(lambda: search.finder.filters.brand == brand and not search.searching, "the facet")
+        await driver.wait_until(lambda: search.total < before, "fewer results")
+        assert {row["brand"] for row in search.ids.results.data} == {brand}
+        await driver.screenshot("search-facet")
+
+        first = search.ids.results.data[0]
+        await driver.tap(driver.visible_tile(search.ids.results, 0))
+        await driver.wait_for_screen("article")
+        assert app.root.get_screen("article").product_id == first["key"]
+
+
+async def test_typo_and_compound_queries_find_articles(central_server, needs_display, tmp_path):
+    settings = kiosk_settings(central_server.base_url, tmp_path)
+    async with running_app(settings, simulated(settings)) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        await ready(app, driver)
+        app.open_search()
+        await driver.wait_for_screen("search")
+        search = app.root.get_screen("search")
+        await type_on_keyboard(driver, search, "pomp")  # the part of "fietspomp"
+        assert any("fietspomp" in fold(r["title"]) for r in search.ids.results.data)
+        for _ in "pomp":
+            await driver.tap(search.keyboard.delete)
+        await type_on_keyboard(driver, search, "fietspmop")  # one transposition
+        assert search.corrected and search.total > 0
+        assert search.ids.corrected.text
+
+
+async def test_a_scanner_opens_the_article_with_that_variant(central_server, needs_display, tmp_path):
+    settings = kiosk_settings(central_server.base_url, tmp_path)
+    async with running_app(settings, simulated(settings)) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        await ready(app, driver)
+        await driver.tap(app.root.get_screen("attract"))
+        await driver.wait_for_screen("categories")
+        product = next(p for p in (app.services.catalog.product(f"P{n:06d}") for n in range(1, 300))
+                       if p is not None and len(p.variants) > 1 and p.variants[-1].ean)
+        variant = product.variants[-1]
+        # A keyboard wedge: the scanner's keystrokes arrive in one burst (queued as one frame's
+        # input, milliseconds apart), then Enter.
+        for char in variant.ean:
+            Window.dispatch("on_key_down", ord(char), 0, char, [])
+        Window.dispatch("on_key_down", 13, 40, None, [])
+        await driver.wait_for_screen("article")
+        article = app.root.get_screen("article")
+        assert (article.product_id, article.sku) == (product.id, variant.sku)
+        assert article.ids.price.text == app.money(variant.price_cents, "nl")
+
+
+async def test_typing_an_ean_on_the_keyboard_opens_the_article(central_server, needs_display, tmp_path):
+    settings = kiosk_settings(central_server.base_url, tmp_path)
+    async with running_app(settings, simulated(settings)) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        await ready(app, driver)
+        product = app.services.catalog.product("P000002")
+        variant = product.variants[0]
+        app.open_search()
+        await driver.wait_for_screen("search")
+        search = app.root.get_screen("search")
+        for char in variant.ean:
+            await driver.tap(search.keyboard.keys[char])
+        await driver.wait_for_screen("article")
+        assert app.root.get_screen("article").sku == variant.sku
+
+
+async def test_browse_and_search_with_the_central_api_stopped(needs_display, tmp_path):
+    from central.embedded import start_server
+
+    server = start_server(tmp_path / "central.sqlite", seed_articles=200)
+    settings = kiosk_settings(server.base_url, tmp_path)
+    try:
+        async with running_app(settings, simulated(settings)) as app:  # first start: syncs the catalog
+            await ready(app, UiDriver(app))
+    finally:
+        server.stop()
+
+    async with running_app(settings, simulated(settings)) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        assert app.catalog_ready, "the cached catalog is there at once"
+        await driver.wait_until(lambda: not app.online and app.catalog_status_text, "the offline notice", 20)
+        assert "geen verbinding" in app.catalog_status_text
+        await driver.tap(app.root.get_screen("attract"))
+        await driver.wait_for_screen("categories")
+        categories = app.root.get_screen("categories")
+        assert len(categories.ids.grid.data) >= 5
+        assert categories.ids.status.text == app.catalog_status_text
+        await driver.screenshot("offline-categories")
+        await driver.tap(driver.visible_tile(categories.ids.grid, 0))
+        await driver.wait_for_screen("products")
+        assert app.root.get_screen("products").ids.grid.data
+        app.open_search()
+        await driver.wait_for_screen("search")
+        search = app.root.get_screen("search")
+        await type_on_keyboard(driver, search, "tent")
+        assert search.total > 0
+        await driver.tap(driver.visible_tile(search.ids.results, 0))
+        await driver.wait_for_screen("article")
+        article = app.root.get_screen("article")
+        await driver.wait_until(lambda: article.stock_state == "unknown", "stock marked unknown")
+        assert article.ids.price.text  # the price the API sent, from the copy
