@@ -58,6 +58,7 @@ class Finder:
         self.filters = SearchFilters()
         self.sort: Sort = "relevance"
         self._generation = 0
+        self.latest: SearchResult | None = None  # the answer to the newest question, once it is in
 
     def reset(self) -> None:
         self.query, self.filters, self.sort = "", SearchFilters(), "relevance"
@@ -87,4 +88,7 @@ class Finder:
         generation = self._generation
         query, filters, sort = self.query, self.filters, self.sort
         result = await asyncio.to_thread(self._catalog.search, query, filters, sort, self._limit)
-        return result if generation == self._generation else None
+        if generation != self._generation:
+            return None
+        self.latest = result
+        return result

@@ -150,3 +150,20 @@ async def test_browse_and_search_with_the_central_api_stopped(needs_display, tmp
         article = app.root.get_screen("article")
         await driver.wait_until(lambda: article.stock_state == "unknown", "stock marked unknown")
         assert article.ids.price.text  # the price the API sent, from the copy
+
+
+async def test_long_lists_are_laid_out_a_page_at_a_time(central_server, needs_display, tmp_path):
+    settings = kiosk_settings(central_server.base_url, tmp_path)
+    async with running_app(settings, simulated(settings)) as app:
+        driver = UiDriver(app)
+        grid = app.root.get_screen("products").ids.grid
+        rows = [{"key": f"P{i}", "title": f"Artikel {i}", "brand": "", "price": "€ 1,00", "image": ""}
+                for i in range(10_000)]
+        grid.set_rows(rows)
+        assert grid.total == 10_000 and len(grid.data) == grid.page_size
+        grid.scroll_y = 0.1  # near the end of what is laid out: the next page comes
+        await driver.frames(2)
+        assert len(grid.data) == 2 * grid.page_size
+        assert grid.data[-1]["key"] == f"P{2 * grid.page_size - 1}"
+        grid.set_rows(rows[:5])  # a new list starts at the top again
+        assert len(grid.data) == 5 and grid.scroll_y == 1

@@ -1,6 +1,6 @@
 import asyncio
 
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.widgets import KToggle
@@ -13,22 +13,22 @@ class ProductsScreen(KioskScreen):
     category_id = StringProperty("")  # the category chosen on the categories screen
     subcategory_id = StringProperty("")  # "" = all of category_id
     title = StringProperty("")
+    loading = BooleanProperty(False)
 
     def show(self, category_id: str) -> None:
         self.category_id, self.subcategory_id = category_id, ""
-        self.ids.grid.data = []
-        self.ids.grid.scroll_y = 1
+        self.ids.grid.set_rows([])
 
     def choose_subcategory(self, subcategory_id: str) -> None:
         self.subcategory_id = "" if subcategory_id == self.subcategory_id else subcategory_id
-        self.ids.grid.scroll_y = 1
         self.refresh()
 
     def refresh(self) -> None:
         catalog = self.services.catalog
         category = catalog.category(self.category_id)
         if category is None:
-            self.title, self.ids.grid.data = "", []
+            self.title = ""
+            self.ids.grid.set_rows([])
             self.ids.subcategories.clear_widgets()
             return
         lang = self.app.lang
@@ -39,9 +39,11 @@ class ProductsScreen(KioskScreen):
     async def _load(self, category_id: str, lang: str) -> None:
         # A big category has 10,000+ articles: read and build the rows off the UI thread.
         catalog, resolve = self.services.catalog, self.app.resolve_url
+        self.loading = True
         rows = await asyncio.to_thread(lambda: product_rows(catalog.products_in(category_id), lang, resolve))
         if category_id == (self.subcategory_id or self.category_id) and lang == self.app.lang:
-            self.ids.grid.data = rows
+            self.ids.grid.set_rows(rows)
+            self.loading = False
 
     def _show_chips(self, lang: str) -> None:
         strip = self.ids.subcategories

@@ -1,3 +1,5 @@
+import asyncio
+
 from kivy.clock import Clock
 from kivy.metrics import dp
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
@@ -29,7 +31,7 @@ class SearchScreen(KioskScreen):
         self.keyboard = OnScreenKeyboard()
         self.keyboard.bind(on_key=lambda _, value: self.key(value))
         self.ids.keyboard_slot.add_widget(self.keyboard)
-        self.app.bind(lang=lambda *_: self._show(self._result))
+        self.app.bind(lang=lambda *_: self.search_now())
         self._trigger = Clock.create_trigger(lambda dt: self._search(), 0)
 
     def start(self) -> None:
@@ -76,9 +78,6 @@ class SearchScreen(KioskScreen):
     def show_keyboard(self) -> None:
         self.typing = True
 
-    def on_typing(self, *args) -> None:
-        self._show(self._result)
-
     # --- searching ------------------------------------------------------------------------
 
     def search_now(self) -> None:
@@ -89,19 +88,26 @@ class SearchScreen(KioskScreen):
         self.app.spawn(self._run())
 
     async def _run(self) -> None:
-        result = await self.finder.run()
-        if result is not None:  # None: a newer search is on its way
+        finder, lang, resolve = self.finder, self.app.lang, self.app.resolve_url
+        result = await finder.run()
+        if result is None:  # a newer search is on its way
+            return
+        # Up to 10,000 rows: build them off the UI thread too.
+        rows = await asyncio.to_thread(product_rows, result.items, lang, resolve)
+        if finder is self.finder and result is finder.latest:
             self.searching = False
             self._result = result
-            self._show(result)
+            self.total = result.total
+            self.corrected = result.corrected or ""
+            self.ids.results.set_rows(rows)
+            self._show_facets(result)
 
-    def _show(self, result: SearchResult | None) -> None:
+    def on_typing(self, *args) -> None:
+        self._show_facets(self._result)
+
+    def _show_facets(self, result: SearchResult | None) -> None:
         if result is None or self.finder is None:
             return
-        lang = self.app.lang
-        self.total = result.total
-        self.corrected = result.corrected or ""
-        self.ids.results.data = product_rows(result.items, lang, self.app.resolve_url)
         rows = FACET_ROWS[:FACET_ROWS_WHILE_TYPING] if self.typing else FACET_ROWS
         box = self.ids.facets
         box.clear_widgets()
