@@ -87,14 +87,31 @@ class PagedRecycleView(RecycleView):
     total = NumericProperty(0)
 
     def set_rows(self, rows: list[dict]) -> None:
-        self._rows = rows
+        pending = getattr(self, "_keep_place", None)
+        if pending is not None and self.layout_manager is not None:
+            self.layout_manager.unbind(height=pending)
+        self._rows, self._growing, self._keep_place = rows, False, None
         self.total = len(rows)
         self.scroll_y = 1
         self.data = rows[: self.page_size]
 
     def on_scroll_y(self, instance, value) -> None:
         rows = getattr(self, "_rows", None)
-        if rows and value < 0.15 and len(self.data) < len(rows):
-            # Keep the shopper's place: scroll_y is relative to the (growing) content height.
-            shown = len(self.data)
-            self.data.extend(rows[shown: shown + self.page_size])
+        if not rows or value >= 0.15 or len(self.data) >= len(rows) or getattr(self, "_growing", False):
+            return
+        layout = self.layout_manager
+        # scroll_y is relative to the content height, which is about to grow: remember the
+        # distance from the top and restore it once the longer list is laid out.
+        from_top = (1 - value) * max(layout.height - self.height, 0)
+        self._growing = True
+
+        def keep_place(_layout, height) -> None:
+            layout.unbind(height=keep_place)
+            scrollable = max(height - self.height, 1)
+            self.scroll_y = max(0.0, 1 - from_top / scrollable)
+            self._growing, self._keep_place = False, None
+
+        self._keep_place = keep_place
+        layout.bind(height=keep_place)
+        shown = len(self.data)
+        self.data.extend(rows[shown: shown + self.page_size])
