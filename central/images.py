@@ -22,9 +22,17 @@ SIZE = 600
 _FALLBACK_BACKGROUND = (238, 238, 238)
 
 
+# Pillow's built-in font has no accented letters ("Müller", "Italië"); Debian's DejaVu has them
+# (fonts-dejavu-core, installed by scripts/setup.sh).
+_DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
 @lru_cache(maxsize=4)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+    try:
+        return ImageFont.truetype(_DEJAVU, size=size)
+    except OSError:
+        return ImageFont.load_default(size=size)
 
 
 def _darker(colour: tuple[int, int, int], factor: float) -> tuple[int, int, int]:

@@ -10,6 +10,8 @@ DEB_PACKAGES=(
   xvfb xauth libgl1 libgl1-mesa-dri libegl1 libegl-mesa0 libmtdev1
   # PC/SC: the daemon, the virtual reader used by the tests and the demo, and headers for pyscard.
   pcscd vsmartcard-vpcd libpcsclite-dev pkg-config gcc
+  # A font with accented letters for the reference server's generated product pictures.
+  fonts-dejavu-core
 )
 
 PYTHON=${PYTHON:-python3}

@@ -1,9 +1,10 @@
 import asyncio
 
 from kivy.clock import Clock
-from kivy.metrics import dp
+from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
+from kiosk import theme
 from kiosk.catalog.models import SearchResult
 from kiosk.finder import Finder, facet_value
 from kiosk.screens.base import KioskScreen
@@ -118,11 +119,16 @@ class SearchScreen(KioskScreen):
 
     def _facet_row(self, facet: str, chips: list[tuple[str, str]]):
         from kivy.uix.boxlayout import BoxLayout
+        from kivy.uix.label import Label
         from kivy.uix.scrollview import ScrollView
 
         chosen = facet_value(self.finder.filters, facet)
         strip = BoxLayout(size_hint_x=None, spacing=dp(12), padding=(dp(16), 0))
         strip.bind(minimum_width=strip.setter("width"))
+        name = Label(text=self.app.t(f"facet.{facet}", self.app.lang), bold=True, color=theme.TEXT_MUTED,
+                     font_size=sp(theme.FONT_SMALL), size_hint_x=None)
+        name.bind(texture_size=lambda label, size: setattr(label, "width", size[0] + dp(8)))
+        strip.add_widget(name)
         for value, label in chips:
             chip = KToggle(text=label, value=value, state="down" if value == chosen else "normal")
             chip.bind(on_release=lambda c, f=facet: self.toggle_facet(f, c.value))
