@@ -99,6 +99,7 @@ class KioskApp(App):
     def on_start(self):
         self.spawn(self.services.images.open())
         self.spawn(self._keep_connected())
+        self.spawn(self._run_orders())
         for factory in self._after_start:
             self.spawn(factory())
 
@@ -124,6 +125,10 @@ class KioskApp(App):
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task failed", exc_info=task.exception())
+
+    async def _run_orders(self) -> None:
+        await self.services.open_journal()
+        await self.services.run_outbox()
 
     async def _keep_connected(self) -> None:
         await self.services.keep_in_sync(min_retry_s=self.RECONNECT_MIN_S, max_retry_s=self.RECONNECT_MAX_S)

@@ -1,11 +1,20 @@
-"""The order life cycle at the pillar: cart -> payment -> order at the central API -> receipt.
+"""The order life cycle at the pillar: cart -> journal -> payment -> order at the central API -> receipt.
 
-The order id is made here, by the kiosk, before the card is touched; it is the idempotency key of
-the order, so a retried submission can never make a second order. The shopper gets a short
-reference from it that shows on the receipt at once, also when the central API is down.
+Every step is written to the journal BEFORE the side effect it guards (DESIGN.md, "Paying without
+losing or doubling anything"):
 
-This first version keeps the order in memory; the crash-safe journal (write each state before the
-side effect it guards, replay at start-up) takes over the bookkeeping without changing this API.
+    created            the order exists, with its lines and total            (before the card)
+    awaiting_payment   the shopper is asked for a card
+    authorising        the exact payment request, with its payment id         (before it is sent)
+    paid               the approval                                           (before the receipt)
+    submitting         the order request, idempotency key = order id          (before it is sent)
+    acknowledged       the central order number
+
+The order id is made here, by the kiosk, before the card is touched; it is the order's idempotency
+key, so a retried submission can never make a second order. The shopper gets a short reference
+from it that shows on the receipt at once, also when the central API is down: the outbox
+(`outbox.py`) delivers the order later. What the shopper is not waiting for any more (a lost
+answer, a crash) the outbox settles too.
 """
 
 from __future__ import annotations
@@ -13,11 +22,12 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
 
-from kiosk.api import ApiError, ApiStatusError
 from kiosk.cart import Cart, CartLine
-from kiosk.contract import CardSummary, Fulfilment, Order, OrderLineIn, OrderRequest, Payment
+from kiosk.contract import CardSummary, Fulfilment, PaymentRequest
+from kiosk.journal import JournalEntry, JournalLine, OrderState
+from kiosk.journal.journal import Journal
+from kiosk.outbox import Outbox
 from kiosk.payments import PaymentProgress, PaymentService, PaymentState
 
 log = logging.getLogger("kiosk.checkout")
@@ -33,12 +43,6 @@ def new_order_reference() -> str:
 
 def display_reference(reference: str) -> str:
     return f"{reference[:4]}-{reference[4:]}"
-
-
-class OrderApi(Protocol):
-    async def place_order(self, request: OrderRequest) -> Order: ...
-
-    async def void_payment(self, payment_id: str) -> Payment: ...
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,16 @@ class CheckoutResult:
     receipt: Receipt | None = None
 
 
+class CheckoutBusy(RuntimeError):
+    """This order is past the point where the shopper can pay for it again."""
+
+
 class Checkout:
-    def __init__(self, api: OrderApi, payments: PaymentService, *, kiosk_id: str, store_id: str,
-                 tracking_base_url: str) -> None:
-        self._api = api
+    def __init__(self, journal: Journal, payments: PaymentService, outbox: Outbox, *, kiosk_id: str,
+                 store_id: str, tracking_base_url: str) -> None:
+        self._journal = journal
         self._payments = payments
+        self._outbox = outbox
         self._kiosk_id = kiosk_id
         self._store_id = store_id
         self._tracking_base_url = tracking_base_url.rstrip("/")
@@ -74,53 +83,69 @@ class Checkout:
     def order_id_for(self, reference: str) -> str:
         return f"{self._kiosk_id}.{reference}"
 
-    async def pay_and_order(self, cart: Cart, reference: str) -> CheckoutResult:
-        """Pay for the cart, then place the order with the same order id on every attempt.
+    def tracking_url(self, order_id: str) -> str:
+        return f"{self._tracking_base_url}/track/{order_id}"
 
-        `reference` is made once per checkout (see `new_order_reference`), so a shopper who tries a
-        second card after a decline is still paying for the same order.
-        """
+    def receipt_for(self, entry: JournalEntry, lines: tuple[CartLine, ...]) -> Receipt:
+        return Receipt(order_id=entry.order_id, reference=display_reference(entry.reference), lines=lines,
+                       total_cents=entry.total_cents, card=entry.card_summary,
+                       tracking_url=self.tracking_url(entry.order_id), order_number=entry.order_number)
+
+    async def _open_order(self, cart: Cart, reference: str) -> JournalEntry:
+        order_id = self.order_id_for(reference)
+        entry = self._journal.get(order_id)
+        if entry is None:
+            entry = await self._journal.create(JournalEntry(
+                order_id=order_id, reference=reference, kiosk_id=self._kiosk_id, store_id=self._store_id,
+                lines=[JournalLine(sku=l.sku, name=l.name, variant_label=l.variant_label, quantity=l.quantity,
+                                   unit_price_cents=l.unit_price_cents) for l in cart.lines],
+                total_cents=cart.total_cents,
+                fulfilment=Fulfilment(type="pickup", store_id=self._store_id),
+            ))
+        if entry.state is OrderState.created:
+            entry = await self._journal.advance(order_id, OrderState.awaiting_payment)
+        if entry.state is not OrderState.awaiting_payment:
+            raise CheckoutBusy(f"order {order_id} is {entry.state.value}")
+        return entry
+
+    async def pay_and_order(self, cart: Cart, reference: str) -> CheckoutResult:
+        """Pay for the cart, then place the order. `reference` is made once per checkout, so a
+        shopper who tries a second card after a decline is still paying for the same order."""
         if cart.is_empty():
             raise ValueError("cannot check out an empty cart")
         lines = tuple(cart.lines)
-        total = cart.total_cents
-        order_id = self.order_id_for(reference)
-        progress = await self._payments.pay(order_id, total)
-        if progress.state is not PaymentState.approved or progress.payment is None:
+        entry = await self._open_order(cart, reference)
+        order_id = entry.order_id
+        self._outbox.hold(order_id)  # the shopper is here: the background leaves this one alone
+
+        async def record_attempt(request: PaymentRequest) -> None:
+            await self._journal.advance(order_id, OrderState.authorising, payment_id=request.payment_id,
+                                        payment_request=request, card_summary=request.card_summary)
+
+        try:
+            progress = await self._payments.pay(order_id, entry.total_cents, before_authorise=record_attempt)
+            entry = self._journal.get(order_id)
+            if progress.state is PaymentState.approved:
+                entry = await self._journal.advance(order_id, OrderState.paid, payment_id=progress.payment.payment_id,
+                                                    card_summary=progress.card, payment_request=None)
+                entry = await self._outbox.submit(order_id)
+                if entry.state in (OrderState.voided, OrderState.refunded):
+                    return CheckoutResult(PaymentProgress(PaymentState.failed, reason="order_refused",
+                                                          card=progress.card))
+                return CheckoutResult(progress, self.receipt_for(entry, lines))
+            if entry.state is OrderState.authorising and progress.reason != "payment_unknown":
+                # Declined, refused, or surely never arrived: nothing is charged; another card may follow.
+                await self._journal.advance(order_id, OrderState.awaiting_payment, payment_request=None,
+                                            note=progress.reason or progress.state.value)
             return CheckoutResult(progress)
+        finally:
+            entry = self._journal.get(order_id)
+            if entry is None or entry.state is not OrderState.awaiting_payment:
+                # Paid (delivery may still be pending) or outcome unknown: the background takes over.
+                self._outbox.release(order_id)
+            # Still awaiting payment: the shopper may try another card; `leave` hands it over.
 
-        request = OrderRequest(
-            order_id=order_id, kiosk_id=self._kiosk_id, store_id=self._store_id,
-            lines=[OrderLineIn(sku=l.sku, quantity=l.quantity, unit_price_cents=l.unit_price_cents) for l in lines],
-            total_cents=total, payment_id=progress.payment.payment_id,
-            fulfilment=Fulfilment(type="pickup", store_id=self._store_id),
-        )
-        receipt = Receipt(
-            order_id=order_id, reference=display_reference(reference), lines=lines, total_cents=total,
-            card=progress.card, tracking_url=f"{self._tracking_base_url}/track/{order_id}", order_number=None,
-        )
-        try:
-            order = await self._api.place_order(request)
-        except ApiStatusError as exc:
-            if exc.status >= 500:
-                log.warning("order %s not confirmed yet (%s)", order_id, exc.status)
-                return CheckoutResult(progress, receipt)
-            # Refused for good (e.g. a price changed): the shopper must not pay for nothing.
-            log.error("order %s refused: %s; voiding payment", order_id, exc)
-            await self._void(progress.payment.payment_id)
-            return CheckoutResult(PaymentProgress(PaymentState.failed, reason="order_refused", card=progress.card))
-        except ApiError as exc:
-            # Paid, but the central API did not answer: the receipt says confirmation follows.
-            log.warning("order %s not confirmed yet: %s", order_id, type(exc).__name__)
-            return CheckoutResult(progress, receipt)
-        confirmed = Receipt(
-            order_id=order_id, reference=receipt.reference, lines=lines, total_cents=order.total_cents,
-            card=progress.card, tracking_url=order.tracking_url, order_number=order.order_number,
-        )
-        return CheckoutResult(progress, confirmed)
-
-    async def _void(self, payment_id: str) -> None:
-        try:
-            await self._api.void_payment(payment_id)
-        except ApiError:
-            log.error("void of %s failed; staff must refund by hand", payment_id)
+    def leave(self, reference: str) -> None:
+        """The shopper left the pay screen: whatever is unfinished of this order is the outbox's now
+        (an order still awaiting payment ends there as failed, "abandoned")."""
+        self._outbox.release(self.order_id_for(reference))

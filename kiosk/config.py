@@ -63,6 +63,12 @@ class CatalogSection(_Section):
     image_cache_mb: int = Field(default=200, ge=10, le=10_000, description="Cap on the picture cache")
 
 
+class JournalSection(_Section):
+    path: Path = Field(default=Path("../var/journal/journal.json"), description="The order journal (TinyDB)")
+    retention_days: float = Field(default=30, ge=0, le=3650, description="Finished orders kept this long")
+    outbox_concurrency: int = Field(default=4, ge=1, le=32)
+
+
 class DisplaySection(_Section):
     fullscreen: bool = True
     width: int = Field(default=1080, ge=320, le=7680)
@@ -75,6 +81,7 @@ class Settings(_Section):
     api: ApiSection = ApiSection()
     payment: PaymentSection = PaymentSection()
     catalog: CatalogSection = CatalogSection()
+    journal: JournalSection = JournalSection()
     display: DisplaySection = DisplaySection()
     source: Path | None = Field(default=None, exclude=True)
 
@@ -92,6 +99,10 @@ class Settings(_Section):
     @property
     def catalog_dir(self) -> Path:
         return self.resolve(self.catalog.directory)
+
+    @property
+    def journal_path(self) -> Path:
+        return self.resolve(self.journal.path)
 
     @property
     def image_cache_dir(self) -> Path:

@@ -15,12 +15,19 @@ import asyncio
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from kiosk.api import ApiConnectionError, ApiError, ApiNotFound, ApiTimeoutError
+from kiosk.api import (
+    ApiConnectionError,
+    ApiError,
+    ApiNotFound,
+    ApiResponseError,
+    ApiStatusError,
+    ApiTimeoutError,
+)
 from kiosk.contract import CardSummary, Payment, PaymentRequest, PaymentStatus
 from kiosk.hardware.terminal import CardError, CardReadResult, CardRequest, PaymentTerminal
 
@@ -62,6 +69,11 @@ class PaymentInProgress(RuntimeError):
     """A second pay() while one runs: the shopper pressed "pay" twice."""
 
 
+def _maybe_transient(exc: ApiStatusError) -> bool:
+    """5xx, 408 and 429 say nothing final about the payment: ask again rather than conclude."""
+    return exc.status >= 500 or exc.status in (408, 429)
+
+
 class PaymentOutcomeUnknown(ApiError):
     """Authorisation was sent, no answer came, and the status could not be asked either."""
 
@@ -97,17 +109,21 @@ class PaymentService:
         self._on_change(progress)
         return progress
 
-    async def pay(self, order_id: str, amount_cents: int) -> PaymentProgress:
+    async def pay(self, order_id: str, amount_cents: int,
+                  before_authorise: Callable[[PaymentRequest], Awaitable[object]] | None = None) -> PaymentProgress:
+        """One attempt. `before_authorise` is awaited with the exact request before it is sent (the
+        journal writes it there); if it raises, nothing is sent and the attempt fails."""
         if self._busy:
             raise PaymentInProgress(order_id)
         self._busy = True
         self._cancel.clear()
         try:
-            return await self._attempt(order_id, amount_cents)
+            return await self._attempt(order_id, amount_cents, before_authorise)
         finally:
             self._busy = False
 
-    async def _attempt(self, order_id: str, amount_cents: int) -> PaymentProgress:
+    async def _attempt(self, order_id: str, amount_cents: int,
+                       before_authorise: Callable[[PaymentRequest], Awaitable[object]] | None) -> PaymentProgress:
         self._report(PaymentProgress(PaymentState.waiting_for_card))
         request = CardRequest(amount_cents=amount_cents, card_timeout_s=self._card_timeout_s)
         try:
@@ -122,6 +138,12 @@ class PaymentService:
             payment_id=f"pay-{uuid.uuid4().hex}", order_id=order_id, amount_cents=amount_cents,
             card=card.sealed, card_summary=card.summary,
         )
+        if before_authorise is not None:
+            try:
+                await before_authorise(payment_request)
+            except Exception:
+                log.exception("could not record payment %s before sending it", payment_request.payment_id)
+                return self._report(PaymentProgress(PaymentState.failed, reason="unknown", card=card.summary))
         try:
             payment = await self._authorise(payment_request)
         except PaymentOutcomeUnknown:
@@ -140,21 +162,33 @@ class PaymentService:
     async def _authorise(self, request: PaymentRequest) -> Payment:
         try:
             return await self._api.authorise_payment(request)
-        except ApiTimeoutError:
-            # The request may have reached the acquirer: ask, never resend blind.
-            log.warning("no answer to authorisation %s; asking its status", request.payment_id)
-            return await self._recover(request)
+        except ApiStatusError as exc:
+            if not _maybe_transient(exc):
+                raise  # refused as such: nothing was authorised
+            reason = f"HTTP {exc.status}"
+        except (ApiTimeoutError, ApiResponseError) as exc:
+            reason = type(exc).__name__
+        # The request may have reached the acquirer: ask, never resend blind.
+        log.warning("no usable answer to authorisation %s (%s); asking its status", request.payment_id, reason)
+        return await self._recover(request)
 
     async def _recover(self, request: PaymentRequest) -> Payment:
         delay = self.STATUS_FIRST_DELAY_S
         last_error: ApiError | None = None
         for _ in range(self.STATUS_ATTEMPTS):
             try:
-                return await self._api.payment_status(request.payment_id)
-            except ApiNotFound:
-                # It never arrived, so sending it now cannot charge twice (same idempotency key).
-                return await self._api.authorise_payment(request)
-            except (ApiTimeoutError, ApiConnectionError) as exc:
+                try:
+                    return await self._api.payment_status(request.payment_id)
+                except ApiNotFound:
+                    # It never arrived, so sending it now cannot charge twice: same payment id, same
+                    # body, and an original still on its way would only replay this answer. Whatever
+                    # goes wrong with this resend, the loop asks again.
+                    return await self._api.authorise_payment(request)
+            except (ApiTimeoutError, ApiConnectionError, ApiResponseError) as exc:
+                last_error = exc
+            except ApiStatusError as exc:
+                if not _maybe_transient(exc):
+                    raise
                 last_error = exc
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kiosk.api import ApiError, CentralApi
 from kiosk.cart import Cart
@@ -19,6 +19,9 @@ from kiosk.checkout import Checkout
 from kiosk.config import Settings
 from kiosk.hardware.terminal import PaymentTerminal
 from kiosk.images import ImageCache
+from kiosk.journal import JournalEntry, StaffAlert
+from kiosk.journal.journal import Journal
+from kiosk.outbox import Outbox
 from kiosk.payments import PaymentProgress, PaymentService
 from kiosk.stock import StockService
 
@@ -56,10 +59,15 @@ class KioskServices:
         self.status = ConnectionStatus()
         self._catalog_changed()
         self._payment_listeners: list[Callable[[PaymentProgress], None]] = []
+        self.order_listeners: list[Callable[[JournalEntry], None]] = []
+        self.alerts: list[StaffAlert] = []
         self.payments = PaymentService(api, terminal, card_timeout_s=settings.payment.card_timeout_s,
                                        on_change=self._payment_changed)
-        self.checkout = Checkout(api, self.payments, kiosk_id=settings.kiosk.id, store_id=settings.kiosk.store_id,
-                                 tracking_base_url=settings.api.base_url)
+        self.journal = Journal(settings.journal_path, on_alert=self._alert)
+        self.outbox = Outbox(api, self.journal, kiosk_id=settings.kiosk.id,
+                             concurrency=settings.journal.outbox_concurrency, on_change=self._order_changed)
+        self.checkout = Checkout(self.journal, self.payments, self.outbox, kiosk_id=settings.kiosk.id,
+                                 store_id=settings.kiosk.store_id, tracking_base_url=settings.api.base_url)
 
     def on_payment_change(self, listener: Callable[[PaymentProgress], None]) -> None:
         self._payment_listeners.append(listener)
@@ -67,6 +75,26 @@ class KioskServices:
     def _payment_changed(self, progress: PaymentProgress) -> None:
         for listener in list(self._payment_listeners):
             listener(progress)
+
+    def _order_changed(self, entry: JournalEntry) -> None:
+        for listener in list(self.order_listeners):
+            listener(entry)
+
+    def _alert(self, alert: StaffAlert) -> None:
+        # Staff screens show these; until then they are logged loudly.
+        log.error("STAFF ALERT %s: %s", alert.kind, alert.message)
+        self.alerts.append(alert)
+
+    async def open_journal(self) -> None:
+        """Open (and if need be repair) the journal, and drop finished orders past retention.
+        What was unfinished at the last stop or crash is driven on by the outbox."""
+        self.settings.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        await self.journal.open()
+        await self.journal.compact(timedelta(days=self.settings.journal.retention_days))
+        log.info("journal open: %d unfinished orders", self.journal.depth())
+
+    async def run_outbox(self) -> None:
+        await self.outbox.run()
 
     def _catalog_changed(self, **changes: object) -> None:
         self.status.update(catalog_loaded=self.catalog.is_loaded, catalog_count=self.catalog.product_count,
@@ -106,5 +134,6 @@ class KioskServices:
 
     async def aclose(self) -> None:
         await self.images.aclose()
+        self.journal.close()
         self.catalog.close()
         await self.api.aclose()

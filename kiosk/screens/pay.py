@@ -51,6 +51,10 @@ class PayScreen(KioskScreen):
     def cancel(self) -> None:
         self.services.payments.cancel()
 
+    def on_leave(self, *args) -> None:
+        if self.reference:
+            self.services.checkout.leave(self.reference)
+
     def message(self, lang: str, state: str) -> str:
         return self.app.t(f"pay.{state}", lang) if state != "idle" else ""
 

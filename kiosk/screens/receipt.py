@@ -19,6 +19,14 @@ class ReceiptScreen(KioskScreen):
     qr_texture = ObjectProperty(None, allownone=True)
     receipt = ObjectProperty(None, allownone=True)
 
+    def on_kv_post(self, base_widget):
+        self.services.order_listeners.append(self.order_changed)
+
+    def order_changed(self, entry) -> None:
+        """The outbox delivered the order later: the receipt on screen gets its order number."""
+        if self.receipt is not None and entry.order_id == self.receipt.order_id and entry.order_number:
+            self.order_number, self.confirmed = entry.order_number, True
+
     def show(self, receipt: Receipt) -> None:
         self.receipt = receipt
         self.reference = receipt.reference

@@ -1,0 +1,186 @@
+"""The checkout driven through the journal, against the real reference server: every order ends
+exactly once, also when answers are lost, the API is down, or an order is refused after payment."""
+
+import asyncio
+import os
+import sqlite3
+
+import httpx
+import pytest
+
+from central.db import set_price
+from central.embedded import start_server
+from kiosk.api import CentralApi
+from kiosk.cart import Cart, CartLine
+from kiosk.checkout import Checkout, new_order_reference
+from kiosk.hardware.simulator import SimulatedTerminal
+from kiosk.journal import OrderState
+from kiosk.journal.journal import Journal
+from kiosk.outbox import Outbox
+from kiosk.payments import PaymentService, PaymentState
+from support.faults import FaultInjectingTransport, FaultPlan
+from support.orders import audit
+from support.ui import ROOT
+
+KEY = ROOT / "config" / "payment_service_public.pem"
+
+
+@pytest.fixture
+def server(tmp_path):
+    running = start_server(tmp_path / "central.sqlite", seed_articles=60)
+    yield running
+    running.stop()
+
+
+class Kiosk:
+    """The checkout's parts wired as KioskServices wires them, without a window."""
+
+    def __init__(self, base_url, journal_path, *, transport=None, profile="visa"):
+        self.api = CentralApi(base_url, "demo-kiosk-token", transport=transport, read_timeout=2.0,
+                              backoff_base=0.001, backoff_max=0.01)
+        self.journal = Journal(journal_path)
+        self.outbox = Outbox(self.api, self.journal, kiosk_id="demo-kiosk-01", base_delay_s=0.001, max_delay_s=0.01)
+        payments = PaymentService(self.api, SimulatedTerminal(KEY, profile=profile, delay_s=0), card_timeout_s=5)
+        payments.STATUS_FIRST_DELAY_S = 0.001
+        self.checkout = Checkout(self.journal, payments, self.outbox, kiosk_id="demo-kiosk-01",
+                                 store_id="utrecht-centrum", tracking_base_url=base_url)
+
+    async def open(self):
+        await self.journal.open()
+        return self
+
+    async def close(self):
+        self.journal.close()
+        await self.api.aclose()
+
+
+async def cart_of(api, count=2, offset=0):
+    page = await api.catalog_page(limit=count + offset)
+    cart = Cart()
+    for product in page.items[offset:offset + count]:
+        v = product.variants[0]
+        cart.add(CartLine(sku=v.sku, product_id=product.id, name=product.name, variant_label="",
+                          unit_price_cents=v.price_cents, quantity=1))
+    return cart
+
+
+def states(entry):
+    return [h.state.value for h in entry.history]
+
+
+async def test_an_order_goes_through_every_state_once(server, tmp_path):
+    kiosk = await Kiosk(server.base_url, tmp_path / "journal.json").open()
+    cart = await cart_of(kiosk.api)
+    result = await kiosk.checkout.pay_and_order(cart, new_order_reference())
+    assert result.receipt.confirmed
+    entry = kiosk.journal.get(result.receipt.order_id)
+    assert states(entry) == ["created", "awaiting_payment", "authorising", "paid", "submitting", "acknowledged"]
+    assert entry.payment_request is None, "the sealed request leaves the journal once settled"
+    assert entry.order_number == result.receipt.order_number
+    await kiosk.close()
+    a = audit(server.db_path)
+    assert (a.orders, a.payments_approved, a.lost, a.doubled) == (1, 1, 0, 0)
+
+
+async def test_receipt_at_once_when_the_api_is_down_and_the_order_follows(server, tmp_path):
+    plan = FaultPlan(rate=1.0, weights={"drop": 1.0}, only_paths=("/v1/orders",))
+    faults = FaultInjectingTransport(plan)
+    kiosk = await Kiosk(server.base_url, tmp_path / "journal.json", transport=faults).open()
+    result = await kiosk.checkout.pay_and_order(await cart_of(kiosk.api), new_order_reference())
+    assert result.progress.state is PaymentState.approved
+    assert result.receipt is not None and not result.receipt.confirmed  # "confirmation follows"
+    assert kiosk.journal.get(result.receipt.order_id).state is OrderState.submitting
+    assert audit(server.db_path).orders == 0
+
+    faults.enabled = False  # the network is back
+    await kiosk.outbox.drain_until_settled(timeout_s=10)
+    entry = kiosk.journal.get(result.receipt.order_id)
+    assert entry.state is OrderState.acknowledged and entry.order_number
+    await kiosk.close()
+    a = audit(server.db_path)
+    assert (a.orders, a.lost, a.doubled) == (1, 0, 0)
+
+
+async def test_an_order_refused_after_payment_is_voided_with_a_staff_alert(server, tmp_path):
+    kiosk = await Kiosk(server.base_url, tmp_path / "journal.json").open()
+    cart = await cart_of(kiosk.api, count=1)
+    conn = sqlite3.connect(server.db_path)
+    conn.row_factory = sqlite3.Row
+    set_price(conn, cart.lines[0].sku, cart.lines[0].unit_price_cents + 100)  # changed behind the cart's back
+    conn.close()
+    result = await kiosk.checkout.pay_and_order(cart, new_order_reference())
+    assert (result.progress.state, result.progress.reason) == (PaymentState.failed, "order_refused")
+    [entry] = kiosk.journal.entries()
+    assert entry.state is OrderState.voided
+    assert [a.kind for a in kiosk.journal.alerts] == ["order_voided"]
+    await kiosk.close()
+    a = audit(server.db_path)
+    assert (a.orders, a.payments_approved, a.payments_voided, a.lost) == (0, 0, 1, 0)
+
+
+async def test_a_declined_card_then_another_card_pays_the_same_order_once(server, tmp_path):
+    kiosk = await Kiosk(server.base_url, tmp_path / "journal.json", profile="declined").open()
+    reference = new_order_reference()
+    cart = await cart_of(kiosk.api)
+    first = await kiosk.checkout.pay_and_order(cart, reference)
+    assert first.progress.state is PaymentState.declined
+    assert kiosk.journal.get(kiosk.checkout.order_id_for(reference)).state is OrderState.awaiting_payment
+    kiosk.checkout._payments._terminal = SimulatedTerminal(KEY, profile="visa", delay_s=0)  # another card
+    second = await kiosk.checkout.pay_and_order(cart, reference)
+    assert second.receipt.confirmed
+    await kiosk.close()
+    a = audit(server.db_path)
+    assert (a.orders, a.payments_approved, a.payments_declined, a.lost, a.doubled) == (1, 1, 1, 0, 0)
+
+
+async def test_recovery_after_a_crash_drives_every_entry_to_a_final_state(server, tmp_path):
+    journal_path = tmp_path / "journal.json"
+    # Before the "crash": one abandoned at the card prompt, one whose payment answer was lost for
+    # good, one paid but never delivered.
+    lost = FaultInjectingTransport(FaultPlan(rate=1.0, weights={"lost": 1.0}, only_paths=("/v1/payments",)))
+    kiosk = await Kiosk(server.base_url, journal_path, transport=lost).open()
+    unknown = await kiosk.checkout.pay_and_order(await cart_of(kiosk.api, offset=0), new_order_reference())
+    assert unknown.progress.reason == "payment_unknown"
+    lost.plan.only_paths = ("/v1/orders",)
+    undelivered = await kiosk.checkout.pay_and_order(await cart_of(kiosk.api, offset=2), new_order_reference())
+    assert undelivered.receipt is not None and not undelivered.receipt.confirmed
+    abandoned = new_order_reference()
+    await kiosk.checkout._open_order(await cart_of(kiosk.api, offset=4), abandoned)
+    await kiosk.close()  # the process dies here
+
+    kiosk = await Kiosk(server.base_url, journal_path).open()  # restart: the network is fine again
+    assert {e.state for e in kiosk.journal.unfinished()} == {OrderState.authorising, OrderState.submitting,
+                                                              OrderState.awaiting_payment}
+    await kiosk.outbox.drain_until_settled(timeout_s=10)
+    assert kiosk.journal.unfinished() == []
+    by_state = sorted(e.state.value for e in kiosk.journal.entries())
+    assert by_state == ["acknowledged", "failed", "voided"]
+    await kiosk.close()
+    a = audit(server.db_path)
+    assert (a.orders, a.lost, a.doubled) == (1, 0, 0)
+
+
+async def test_a_flaky_network_never_loses_or_doubles_an_order(server, tmp_path):
+    """Connections dropped, answers delayed, 500/503/429, and answers lost after the server committed."""
+    plan = FaultPlan(rate=0.35, seed=int(os.environ.get("FAULT_SEED", "4")))  # FAULT_SEED=n replays a run
+    faults = FaultInjectingTransport(plan)
+    kiosk = await Kiosk(server.base_url, tmp_path / "journal.json", transport=faults).open()
+    carts = [await cart_of(kiosk.api, count=1, offset=i % 50) for i in range(ORDERS)]
+    for cart in carts:
+        reference = new_order_reference()
+        await kiosk.checkout.pay_and_order(cart, reference)
+        kiosk.checkout.leave(reference)
+    faults.plan.rate = 0.2  # still flaky while the outbox drains
+    await kiosk.outbox.drain_until_settled(timeout_s=120)
+    entries = kiosk.journal.entries()
+    await kiosk.close()
+    a = audit(server.db_path)
+    print(f"\n{ORDERS} orders through a flaky network: {a}; faults: {dict(faults.counts)}")
+    assert len(entries) == ORDERS and all(e.state.is_final for e in entries), "every order ended"
+    acknowledged = [e for e in entries if e.state is OrderState.acknowledged]
+    assert a.lost == 0 and a.doubled == 0
+    assert a.orders == len(acknowledged) and len(acknowledged) > ORDERS * 0.8
+    assert {f for f in faults.counts if f != "ok"} == {"drop", "delay", "500", "503", "429", "lost"}
+
+
+ORDERS = 500
