@@ -7,13 +7,18 @@ child process so its figures (and its peak RSS) are the kiosk's own, not the ser
 
   sync    full sync through `CatalogSync.full_sync()` (HTTP, parse, validate, write, build_index)
   delta   1,000 products changed on the server (`central.db.change_random_products`), then `delta_sync()`
-  search  "catalog open" (CatalogStore + top_categories + products_in of the biggest category, as at
-          start-up before the attract screen), then 200 fixed queries through `search()`: a first pass
-          (cold: nothing cached but the index version's bitsets) and a second (warm word cache), the
-          same queries as a bare FTS5 MATCH ... LIMIT 200, and peak RSS (VmHWM)
+  search  as the shopper meets it: "catalog open" (CatalogStore + top_categories + products_in of the
+          biggest category, as at start-up; the store starts its search warm-up on a background
+          thread), the warm-up awaited (its duration is printed; it does not hold up the attract
+          screen), then 200 fixed queries through `CatalogStore.search()`: a first pass and a second,
+          the same queries as a bare FTS5 MATCH ... LIMIT 200, and peak RSS (VmHWM)
+  unwarmed  the reference without warm-up: `search()` on a plain connection at once, so the first
+          queries pay for loading the index version and for every big word set
   tinydb  the naive reference: the catalog as TinyDB documents (MemoryStorage), scanned per query with
-          a Python substring test; only every 10th query (a full scan takes about a second), the
-          ratio is taken on that same subset of `search()` timings
+          a Python substring test (folded with `schema.fold`); only every 10th query (a full scan
+          takes about a second), the ratio is taken on that same subset of the unwarmed timings
+  startup bench/startup.py: fresh processes to the first frame of the attract screen in a real Kivy
+          window (Xvfb when there is no display) with this catalog cached and the API unreachable
 
 Prints figures next to their targets with OK/MISSED; never asserts on time.
 """
@@ -141,6 +146,9 @@ def role_sync(base_url: str, directory: str, kind: str) -> dict:
 
 
 def role_search(directory: str, biggest: str) -> dict:
+    """As the shopper meets it: the store opened as at start-up (its search warm-up runs in the
+    background meanwhile), the warm-up awaited (it does not hold up the attract screen: see
+    bench/startup.py), then the 200 queries twice through `CatalogStore.search`."""
     start = time.perf_counter()
     from kiosk.catalog.store import CatalogStore
     imported = time.perf_counter() - start
@@ -150,15 +158,12 @@ def role_search(directory: str, biggest: str) -> dict:
     store.top_categories()
     first_page = store.products_in(biggest, limit=60)
     catalog_open = time.perf_counter() - start
+    store.wait_until_warm()
+    warm_up = time.perf_counter() - start
 
     from kiosk.catalog import schema
     from kiosk.catalog.models import SearchFilters
-    from kiosk.catalog.search import query_terms, search
-
-    conn = schema.connect(Path(directory) / store.path.name, readonly=True)
-    start = time.perf_counter()
-    search(conn, "", SearchFilters())  # loads this index version's bitsets and vocabulary
-    index_load = time.perf_counter() - start
+    from kiosk.catalog.search import query_terms
 
     queries = fixed_queries()
     passes = []
@@ -167,12 +172,13 @@ def role_search(directory: str, biggest: str) -> dict:
         times = []
         for query, filters, sort in queries:
             t = time.perf_counter()
-            result = search(conn, query, SearchFilters(**filters), sort)
+            result = store.search(query, SearchFilters(**filters), sort)
             times.append(time.perf_counter() - t)
             if len(passes) == 0:
                 totals.append(result.total)
         passes.append(times)
 
+    conn = schema.connect(Path(directory) / store.path.name, readonly=True)
     bare = []
     for query, _filters, _sort in queries:
         terms = query_terms(query)
@@ -184,9 +190,25 @@ def role_search(directory: str, biggest: str) -> dict:
         bare.append(time.perf_counter() - t)
     return {
         "import_s": imported, "catalog_open_s": catalog_open, "first_page": len(first_page),
-        "index_load_s": index_load, "cold": passes[0], "warm": passes[1], "bare": bare, "totals": totals,
+        "warm_up_s": warm_up, "cold": passes[0], "warm": passes[1], "bare": bare, "totals": totals,
         "rss_mb": peak_rss_mb(),
     }
+
+
+def role_search_unwarmed(directory: str) -> dict:
+    """The reference without any warm-up: a plain connection, `search()` straight away, so the first
+    pass pays for loading the index version and for every big word set (what the warm-up saves)."""
+    from kiosk.catalog import schema
+    from kiosk.catalog.models import SearchFilters
+    from kiosk.catalog.search import search
+
+    conn = schema.connect(Path(directory) / "catalog.sqlite", readonly=True)
+    times = []
+    for query, filters, sort in fixed_queries():
+        t = time.perf_counter()
+        search(conn, query, SearchFilters(**filters), sort)
+        times.append(time.perf_counter() - t)
+    return {"times": times}
 
 
 def role_tinydb(directory: str) -> dict:
@@ -253,6 +275,19 @@ class _Fn:
 # --- the table ----------------------------------------------------------------------------------------------
 
 
+def startup(kiosk_dir: Path, runs: int) -> dict:
+    """bench/startup.py on this catalog: fresh processes, real Kivy window (Xvfb when no display)."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "startup.py"), "--catalog-dir", str(kiosk_dir),
+                          "--runs", str(runs)], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    if out.returncode != 0:
+        sys.stderr.write(out.stdout[-2000:] + out.stderr[-4000:])
+        raise SystemExit("bench/startup.py failed")
+    lines = out.stdout.strip().splitlines()
+    for line in lines[:-1]:
+        print("  " + line, flush=True)
+    return json.loads(lines[-1])
+
+
 def verdict(ok: bool) -> str:
     return "OK" if ok else "MISSED"
 
@@ -261,12 +296,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--changes", type=int, default=1000)
+    parser.add_argument("--startup-runs", type=int, default=3, help="cold starts to take the median of")
     parser.add_argument("--role", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
     if options.role:
-        roles = {"sync": role_sync, "search": role_search, "tinydb": role_tinydb}
+        roles = {"sync": role_sync, "search": role_search, "unwarmed": role_search_unwarmed, "tinydb": role_tinydb}
         print(json.dumps(roles[options.role](*options.args)))
         return
 
@@ -300,44 +336,54 @@ def main() -> None:
         variants = conn.execute("SELECT count(*) FROM variants").fetchone()[0]
         conn.close()
         found = child("search", str(kiosk_dir), biggest)
+        unwarmed = child("unwarmed", str(kiosk_dir))
         print("searches done", flush=True)
         naive = child("tinydb", str(kiosk_dir))
         size_mb = (kiosk_dir / "catalog.sqlite").stat().st_size / 1e6
+        started = startup(kiosk_dir, options.startup_runs)
+        print("cold starts done", flush=True)
 
     ms = 1000.0
-    cold, warm, bare = found["cold"], found["warm"], found["bare"]
+    cold, warm, bare, plain = found["cold"], found["warm"], found["bare"], unwarmed["times"]
     cold_p50, cold_p99 = percentile(cold, 50) * ms, percentile(cold, 99) * ms
     warm_p50, warm_p99 = percentile(warm, 50) * ms, percentile(warm, 99) * ms
+    plain_p50, plain_p99 = percentile(plain, 50) * ms, percentile(plain, 99) * ms
     bare_p50, bare_p99 = percentile(bare, 50) * ms, percentile(bare, 99) * ms
-    subset = [cold[i] for i in naive["indexes"]]
+    subset = [plain[i] for i in naive["indexes"]]  # the unwarmed timings: the ratio at its least flattering
     tiny_p50 = percentile(naive["times"], 50) * ms
     speedup = statistics.fmean(naive["times"]) / statistics.fmean(subset)
     rss = max(full["rss_mb"], delta["rss_mb"], found["rss_mb"])
+    start_s = started["median_s"]
 
     rows = [
         ("catalog", f"{products:,} products, {variants:,} variants, file {size_mb:.0f} MB", "", None),
         ("full sync", f"{full['seconds']:.2f} s", "<= 10 s", full["seconds"] <= 10),
         (f"delta sync ({options.changes:,} changes)", f"{delta['seconds']:.2f} s", "<= 1 s", delta["seconds"] <= 1),
-        ("search p50 / p99, first pass", f"{cold_p50:.2f} / {cold_p99:.2f} ms", "p99 <= 10 ms", cold_p99 <= 10),
+        ("search p50 / p99, first pass after start", f"{cold_p50:.2f} / {cold_p99:.2f} ms", "p99 <= 10 ms",
+         cold_p99 <= 10),
         ("search p50 / p99, second pass", f"{warm_p50:.2f} / {warm_p99:.2f} ms", "p99 <= 10 ms", warm_p99 <= 10),
+        ("search p50 / p99, no warm-up at all", f"{plain_p50:.2f} / {plain_p99:.2f} ms", "reference", None),
         ("bare FTS5 MATCH LIMIT 200 p50 / p99", f"{bare_p50:.2f} / {bare_p99:.2f} ms", "reference", None),
         ("search p99 / bare FTS5 p99 (first pass)", f"{cold_p99 / bare_p99:.1f}x", "<= 2x", cold_p99 / bare_p99 <= 2),
         ("TinyDB full scan p50 (20 queries)", f"{tiny_p50:.0f} ms", "reference", None),
-        ("speed-up vs TinyDB (mean, same 20)", f"{speedup:,.0f}x", ">= 100x", speedup >= 100),
+        ("speed-up vs TinyDB (mean, same 20, no warm-up)", f"{speedup:,.0f}x", ">= 100x", speedup >= 100),
         ("peak RSS (sync / delta / search)",
          f"{full['rss_mb']:.0f} / {delta['rss_mb']:.0f} / {found['rss_mb']:.0f} MB", "<= 250 MB", rss <= 250),
-        ("catalog open (to attract screen)", f"{found['catalog_open_s'] * ms:.0f} ms "
-         f"(+ {found['import_s'] * ms:.0f} ms imports)", "<= 3 s", found["catalog_open_s"] + found["import_s"] <= 3),
-        ("first search (loads the index bitsets)", f"{found['index_load_s'] * ms:.0f} ms", "", None),
+        ("cold start to attract screen (Kivy, median)",
+         f"{start_s:.2f} s ({' / '.join(f'{r:.2f}' for r in started['runs'])})", "<= 3 s", start_s <= 3),
+        ("  catalog open (store + first category page)", f"{found['catalog_open_s'] * ms:.0f} ms "
+         f"(+ {found['import_s'] * ms:.0f} ms imports)", "", None),
+        ("  search warm-up (background, after open)", f"{found['warm_up_s']:.2f} s; in the app: warm "
+         f"{started['warm_s']:.2f} s after spawn", "", None),
     ]
     width = max(len(r[0]) for r in rows)
     print()
-    print(f"{'figure':<{width}}  {'measured':<40} {'target':<14} verdict")
+    print(f"{'figure':<{width}}  {'measured':<44} {'target':<14} verdict")
     for name, value, target, ok in rows:
-        print(f"{name:<{width}}  {value:<40} {target:<14} {'' if ok is None else verdict(ok)}")
+        print(f"{name:<{width}}  {value:<44} {target:<14} {'' if ok is None else verdict(ok)}")
     slowest = sorted(zip(cold, fixed_queries()), key=lambda x: -x[0])[:5]
-    print("\nslowest queries (first pass): " + ", ".join(f"{q!r}{' ' + str(f) if f else ''} {t * ms:.1f} ms"
-                                                         for t, (q, f, _s) in slowest))
+    print("\nslowest queries (first pass after start): "
+          + ", ".join(f"{q!r}{' ' + str(f) if f else ''} {t * ms:.1f} ms" for t, (q, f, _s) in slowest))
 
 
 if __name__ == "__main__":

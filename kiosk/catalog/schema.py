@@ -47,7 +47,6 @@ CREATE TABLE IF NOT EXISTS products (
     available       INTEGER NOT NULL, -- 1 when any variant is available
     position        INTEGER NOT NULL  -- catalog order, for browsing
 );
-CREATE INDEX IF NOT EXISTS products_by_category ON products(category_id, position);
 CREATE TABLE IF NOT EXISTS variants (
     sku            TEXT PRIMARY KEY,
     product_rowid  INTEGER NOT NULL REFERENCES products(rowid) ON DELETE CASCADE,
@@ -59,6 +58,12 @@ CREATE TABLE IF NOT EXISTS variants (
     available      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS variants_by_product ON variants(product_rowid, position);
+"""
+
+# Indexes a bulk load (a full sync's staging file) makes once at the end instead of keeping them up
+# to date row by row; every other catalog file has them from the start (`create`).
+LATE_INDEXES = """
+CREATE INDEX IF NOT EXISTS products_by_category ON products(category_id, position);
 CREATE INDEX IF NOT EXISTS variants_by_ean ON variants(ean);
 """
 
@@ -96,9 +101,23 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def create(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
+def create(conn: sqlite3.Connection, *, late_indexes: bool = True) -> None:
+    """The tables (and indexes); `late_indexes=False` leaves LATE_INDEXES for `create_late_indexes`."""
+    conn.executescript(SCHEMA + (LATE_INDEXES if late_indexes else ""))
     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
+def create_late_indexes(conn: sqlite3.Connection) -> None:
+    for statement in LATE_INDEXES.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def images_json(images: list[str]) -> str:
+    """`json.dumps(images)`, the same text, faster for the usual list of plain URLs."""
+    if all(url.isascii() and url.isprintable() and '"' not in url and "\\" not in url for url in images):
+        return '["' + '", "'.join(images) + '"]' if images else "[]"
+    return json.dumps(images)
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -139,7 +158,7 @@ def write_products(conn: sqlite3.Connection, products: Iterable[Product], first_
     rowids = []
     for offset, product in enumerate(products):
         prices = [v.price_cents for v in product.variants]
-        row = (product.name, product.description, product.brand, product.category_id, json.dumps(product.images),
+        row = (product.name, product.description, product.brand, product.category_id, images_json(product.images),
                min(prices), max(prices), int(any(v.available for v in product.variants)), first_position + offset)
         existing = conn.execute("SELECT rowid FROM products WHERE id = ?", (product.id,)).fetchone()
         if existing:
@@ -173,7 +192,7 @@ def insert_new_products(conn: sqlite3.Connection, products: list[Product], first
         rowid = next_rowid + offset
         prices = [v.price_cents for v in product.variants]
         product_rows.append((rowid, product.id, product.name, product.description, product.brand, product.category_id,
-                             json.dumps(product.images), min(prices), max(prices),
+                             images_json(product.images), min(prices), max(prices),
                              int(any(v.available for v in product.variants)), first_position + offset))
         variant_rows.extend((v.sku, rowid, i, v.ean, v.size, v.colour, v.price_cents, int(v.available))
                             for i, v in enumerate(product.variants))

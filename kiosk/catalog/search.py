@@ -37,6 +37,16 @@ name word); within a tier of at most RERANK_MAX products by a word score (whole 
 hits) in catalog order. bm25 is not used: it costs 40-220 ms over the big match sets of the first
 keystrokes, and these folded short texts give it little to work with.
 
+Building: `build_index` streams the products in rowid batches (BUILD_BATCH), so its memory stays
+flat whatever the catalog's size; text is folded and split once per product, suffixes once per
+distinct name word, and FTS5 merges its segments once at the end ('optimize'), not while filling.
+
+Warming up: the first search of an index version loads its bitsets, vocabulary and price order, and
+the first use of a word with a big match set ("fie", "auto") costs 10-20 ms of FTS5 work. `warm_up`
+does both ahead of the shopper, on a background thread (`CatalogStore` starts one when it opens a
+catalog file and after every sync): the words typed in the previous version first, then the
+vocabulary's most frequent prefixes, within a time budget.
+
 Typo: a word of 5+ letters with no hit at all is replaced by its best Damerau-Levenshtein-1
 neighbour (insertion, deletion, substitution, transposition) that is a vocabulary word (most
 documents first) or, failing that, a prefix of one (the shopper is still typing); the corrected
@@ -53,19 +63,22 @@ import logging
 import re
 import sqlite3
 import threading
+import time
+import unicodedata
 import uuid
 from array import array
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from kiosk.catalog.models import FACETS, FacetValue, ProductSummary, SearchFilters, SearchResult, Sort
-from kiosk.catalog.schema import fold
+from kiosk.catalog.schema import fold  # noqa: F401 (the reference `_fold` must equal)
 
 log = logging.getLogger("kiosk.catalog.search")
 
 __all__ = [
-    "PRICE_BUCKETS", "build_index", "update_index", "search", "price_range", "query_terms",
+    "PRICE_BUCKETS", "build_index", "update_index", "search", "price_range", "query_terms", "warm_up",
 ]
 
 # Fixed price buckets on the lowest variant price, in cents: [low, high), high None = open.
@@ -82,7 +95,10 @@ MAX_DESCR_WORDS = 300
 RERANK_MAX = 1000        # tiers up to this size are ordered by word score; bigger ones by rowid
 PREFIX_BITS_MIN_DF = 500  # 1-2 letter name prefixes with at least this many products get a stored bitset
 TERM_CACHE_MIN = 2000    # word bitsets with at least this many products are kept in memory ...
-TERM_CACHE_SIZE = 128    # ... up to this many per index version
+TERM_CACHE_SIZE = 512    # ... up to this many per index version (at most ~40 KB each)
+WARM_TERMS = 300         # `warm_up` computes at most this many frequent word prefixes ...
+WARM_BUDGET_S = 3.0      # ... within about this long
+BUILD_BATCH = 5000       # products per step of build_index (memory stays flat)
 EAN_RE = re.compile(r"^(?:\d{8}|\d{13})$")
 
 _WORD = re.compile(r"[^\W_]+")
@@ -120,13 +136,35 @@ _FACET_KIND = {"brand": "brand", "colour": "colour", "size": "size", "price": "p
 # --- text ---------------------------------------------------------------------------------------
 
 
+class _DropCombining(dict):
+    """A `str.translate` table that removes combining characters (what NFKD splits off a letter:
+    accents, umlauts, ...) and keeps every other character; filled in as characters are met."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if unicodedata.combining(chr(code)) else code
+        self[code] = value
+        return value
+
+
+_COMBINING = _DropCombining()
+
+
 def _fold(text: str) -> str:
-    """`schema.fold`, with a fast path for ASCII (most catalog text): the same result."""
-    return text.lower() if text.isascii() else fold(text)
+    """`schema.fold`, the same result, faster: ASCII (most catalog text) is only lowered, and the
+    combining characters go in one `str.translate` instead of a Python loop."""
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKD", text.casefold()).translate(_COMBINING)
+
+
+# ASCII text (most catalog text): every byte that is not a letter or digit becomes a space
+_ASCII_SPLIT = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
 
 
 def words(text: str) -> list[str]:
     """Folded words as the FTS5 unicode61 tokenizer sees them (letters and digits)."""
+    if text.isascii():  # the same words as the regex, about twice as fast
+        return text.lower().encode("ascii").translate(_ASCII_SPLIT).decode("ascii").split()
     return _WORD.findall(_fold(text))
 
 
@@ -207,12 +245,36 @@ def _from_blob(blob: bytes) -> int:
 # --- building -----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Doc:
     rowid: int
     name: str
     descr: str
-    keys: list[tuple[str, str]]  # (kind, value) bitsets this product belongs to
+    name_words: list[str]
+    category_id: str
+    price: str  # price bucket
+    available: bool
+    brand: str | None
+    colours: Iterable[str]
+    sizes: Iterable[str]
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        """The (kind, value) bitsets this product belongs to."""
+        keys = [("all", ""), ("cat", self.category_id), ("price", self.price)]
+        if self.available:
+            keys.append(("avail", ""))
+        if self.brand:
+            keys.append(("brand", self.brand))
+        keys.extend(("colour", colour) for colour in self.colours)
+        keys.extend(("size", size) for size in self.sizes)
+        keys.extend(("prefix", prefix) for prefix in _name_prefixes(self.name_words))
+        return keys
+
+
+def _name_prefixes(name_words: list[str]) -> set[str]:
+    """The 1- and 2-letter prefixes of the name words (bitsets for the first keystrokes)."""
+    return {w[:2] for w in name_words} | {w[:1] for w in name_words}
 
 
 _BUCKET_LOWS = [low for low, _high in PRICE_BUCKETS]
@@ -224,22 +286,66 @@ def _price_bucket(cents: int) -> str:
     return _BUCKET_NAMES[max(0, bisect.bisect_right(_BUCKET_LOWS, cents) - 1)]
 
 
+class _Words:
+    """Folded words of category names, colours and brands, and the suffixes of name words, each
+    computed once per build or update: catalog text repeats them a great deal. Bounded."""
+
+    MAX = 200_000
+
+    def __init__(self) -> None:
+        self._words: dict[str, list[str]] = {}
+        self._suffixes: dict[str, str] = {}
+
+    def of(self, text: str) -> list[str]:
+        found = self._words.get(text)
+        if found is None:
+            if len(self._words) >= self.MAX:
+                self._words.clear()
+            found = self._words[text] = words(text)
+        return found
+
+    def suffixes(self, name: str) -> str:
+        """`_suffixes(name)`, a name word at a time from the cache."""
+        cache = self._suffixes
+        out = []
+        for word in name.split():
+            found = cache.get(word)
+            if found is None:
+                if len(cache) >= self.MAX:
+                    cache.clear()
+                found = cache[word] = _suffixes(word)
+            if found:
+                out.append(found)
+        return " ".join(out)
+
+
+_PRODUCT_COLUMNS = "rowid, name, brand, description, category_id, min_price_cents, available"
+
+
 def _documents(conn: sqlite3.Connection, rowids: Sequence[int] | None) -> list[_Doc]:
     """What the index holds for these products (all when None), in rowid order."""
-    categories = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, name, top_id FROM categories")}
     if rowids is None:
-        product_rows = conn.execute(
-            "SELECT rowid, name, brand, description, category_id, min_price_cents, available "
-            "FROM products ORDER BY rowid").fetchall()
+        product_rows = conn.execute(f"SELECT {_PRODUCT_COLUMNS} FROM products ORDER BY rowid").fetchall()
         variant_rows = conn.execute("SELECT product_rowid, colour, size FROM variants").fetchall()
     else:
         wanted = json.dumps(sorted(set(rowids)))
         product_rows = conn.execute(
-            "SELECT rowid, name, brand, description, category_id, min_price_cents, available FROM products "
+            f"SELECT {_PRODUCT_COLUMNS} FROM products "
             "WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid", (wanted,)).fetchall()
         variant_rows = conn.execute(
             "SELECT product_rowid, colour, size FROM variants WHERE product_rowid IN (SELECT value FROM json_each(?))",
             (wanted,)).fetchall()
+    return list(_make_docs(_categories_of(conn), product_rows, variant_rows, _Words()))
+
+
+def _categories_of(conn: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    return {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, name, top_id FROM categories")}
+
+
+def _make_docs(categories: dict[str, tuple[str, str]], product_rows: Iterable[Sequence],
+               variant_rows: Iterable[Sequence], cache: _Words) -> Iterable[_Doc]:
+    """The documents of these product rows (rowid, name, brand, description, category_id,
+    min_price_cents, available), given all the variant rows (product_rowid, colour, size) of them."""
     colours: dict[int, dict[str, None]] = {}  # dicts: ordered and distinct
     sizes: dict[int, dict[str, None]] = {}
     for product_rowid, colour, size in variant_rows:
@@ -248,52 +354,45 @@ def _documents(conn: sqlite3.Connection, rowids: Sequence[int] | None) -> list[_
         if size:
             sizes.setdefault(product_rowid, {})[size] = None
 
-    cached_words: dict[str, list[str]] = {}  # category names and colours repeat: fold them once
-
-    def words_of(text: str) -> list[str]:
-        found = cached_words.get(text)
-        if found is None:
-            found = cached_words[text] = words(text)
-        return found
-
-    docs = []
+    words_of = cache.of
+    # the descr words a category brings (its name and its top category's name), once per category
+    category_words: dict[str, list[str]] = {}
+    for category_id, (name, top_id) in categories.items():
+        found = list(words_of(name))
+        top = categories.get(top_id)
+        if top and top_id != category_id:
+            found += words_of(top[0])
+        category_words[category_id] = found
+    no_words: list[str] = []
     no_colours: dict[str, None] = {}
     for rowid, name, brand, description, category_id, min_price, available in product_rows:
         name_words = words(f"{name} {brand}" if brand else name)[:MAX_NAME_WORDS]
         descr_words = words(description[:5000])
-        category = categories.get(category_id)
-        if category:
-            descr_words += words_of(category[0])
-            top = categories.get(category[1])
-            if top and category[1] != category_id:
-                descr_words += words_of(top[0])
+        descr_words += category_words.get(category_id, no_words)
         product_colours = colours.get(rowid, no_colours)
         for colour in product_colours:
             descr_words += words_of(colour)
-        keys = [("all", ""), ("cat", category_id), ("price", _price_bucket(min_price))]
-        if available:
-            keys.append(("avail", ""))
-        if brand:
-            keys.append(("brand", brand))
-        for colour in product_colours:
-            keys.append(("colour", colour))
-        for size in sizes.get(rowid, ()):
-            keys.append(("size", size))
-        for prefix in {w[:2] for w in name_words} | {w[:1] for w in name_words}:
-            keys.append(("prefix", prefix))
-        docs.append(_Doc(rowid, " ".join(name_words), " ".join(descr_words[:MAX_DESCR_WORDS]), keys))
-    return docs
+        yield _Doc(rowid, " ".join(name_words), " ".join(descr_words[:MAX_DESCR_WORDS]), name_words, category_id,
+                   _price_bucket(min_price), bool(available), brand, product_colours, sizes.get(rowid, no_colours))
+
+
+def _add(groups: dict[str, array], value: str, rowid: int) -> None:
+    rowids = groups.get(value)
+    if rowids is None:
+        rowids = groups[value] = array("q")
+    rowids.append(rowid)
 
 
 def _doc_words(name: str, descr: str) -> set[str]:
     return set(name.split()) | set(descr.split())
 
 
-def _insert_docs(conn: sqlite3.Connection, docs: list[_Doc]) -> None:
+def _insert_docs(conn: sqlite3.Connection, docs: list[_Doc], cache: _Words | None = None) -> None:
+    suffixes = (cache or _Words()).suffixes
     conn.executemany("INSERT INTO search_docs(rowid, name, descr) VALUES (?, ?, ?)",
                      [(d.rowid, d.name, d.descr) for d in docs])
     conn.executemany("INSERT INTO search_fts(rowid, name, namesuf, descr) VALUES (?, ?, ?, ?)",
-                     [(d.rowid, d.name, _suffixes(d.name), d.descr) for d in docs])
+                     [(d.rowid, d.name, suffixes(d.name), d.descr) for d in docs])
 
 
 @contextlib.contextmanager
@@ -338,30 +437,64 @@ def _build_index(conn: sqlite3.Connection) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
-    docs = _documents(conn, None)
-    _insert_docs(conn, docs)
-
+    # no merging while filling: 'optimize' below merges once
+    conn.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('automerge', 0)")
+    # Streamed in rowid batches: memory stays flat whatever the catalog's size.
+    categories = _categories_of(conn)
+    cache = _Words()
     vocab: Counter[str] = Counter()
-    for d in docs:
-        vocab.update(_doc_words(d.name, d.descr))
+    everything, available = array("q"), array("q")
+    cat: dict[str, array] = {}
+    price: dict[str, array] = {}
+    brand: dict[str, array] = {}
+    colour_: dict[str, array] = {}
+    size_: dict[str, array] = {}
+    prefix_: dict[str, array] = {}
+    after = -1
+    while True:
+        product_rows = conn.execute(
+            f"SELECT {_PRODUCT_COLUMNS} FROM products WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (after, BUILD_BATCH)).fetchall()
+        if not product_rows:
+            break
+        last = product_rows[-1][0]
+        variant_rows = conn.execute("SELECT product_rowid, colour, size FROM variants "
+                                    "WHERE product_rowid > ? AND product_rowid <= ?", (after, last)).fetchall()
+        after = last
+        docs = list(_make_docs(categories, product_rows, variant_rows, cache))
+        del product_rows, variant_rows
+        _insert_docs(conn, docs, cache)
+        # every word of a product once: documents per word
+        vocab.update(chain.from_iterable(set(f"{d.name} {d.descr}".split()) for d in docs))
+        for d in docs:  # rowid order, so every array is ascending
+            rowid = d.rowid
+            everything.append(rowid)
+            if d.available:
+                available.append(rowid)
+            _add(cat, d.category_id, rowid)
+            _add(price, d.price, rowid)
+            if d.brand:
+                _add(brand, d.brand, rowid)
+            for colour in d.colours:
+                _add(colour_, colour, rowid)
+            for size in d.sizes:
+                _add(size_, size, rowid)
+            for prefix in _name_prefixes(d.name_words):
+                _add(prefix_, prefix, rowid)
+        del docs
     conn.executemany("INSERT INTO search_vocab(word, df) VALUES (?, ?)", sorted(vocab.items()))
-
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for d in docs:  # rowid order, so every list is ascending
-        for key in d.keys:
-            groups[key].append(d.rowid)
+    groups = {"all": {"": everything}, "avail": {"": available}, "cat": cat, "brand": brand, "colour": colour_,
+              "size": size_, "price": price,
+              "prefix": {p: rowids for p, rowids in prefix_.items() if len(rowids) >= PREFIX_BITS_MIN_DF}}
     conn.executemany(
         "INSERT INTO search_bits(kind, value, bits) VALUES (?, ?, ?)",
-        [(kind, value, _to_blob(_bits_from_sorted(rowids))) for (kind, value), rowids in groups.items()
-         if kind != "prefix" or len(rowids) >= PREFIX_BITS_MIN_DF],
+        ((kind, value, _to_blob(_bits_from_sorted(rowids)))
+         for kind, values in groups.items() for value, rowids in values.items()),
     )
-    if ("all", "") not in groups:
-        conn.execute("INSERT INTO search_bits(kind, value, bits) VALUES ('all', '', x'')")
-    if ("avail", "") not in groups:
-        conn.execute("INSERT INTO search_bits(kind, value, bits) VALUES ('avail', '', x'')")
     _write_prices(conn)
     _new_version(conn)
     conn.execute("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
+    conn.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('automerge', 4)")  # the default, for deltas
     conn.commit()
 
 
@@ -529,6 +662,56 @@ def _load_index(conn: sqlite3.Connection, version: str) -> _Index:
         df={w: n for w, n in vocab_rows},
         alphabet=alphabet,
     )
+
+
+# --- warming up ---------------------------------------------------------------------------------
+
+
+def _frequent_prefixes(index: _Index) -> list[str]:
+    """Word prefixes (3+ letters) whose match sets are likely big, biggest first: the vocabulary
+    words' document frequencies summed per prefix (an upper bound of the set's size)."""
+    sums: Counter[str] = Counter()
+    for word, df in index.df.items():
+        if df * 8 < TERM_CACHE_MIN:  # a rare word adds little to any prefix: skip the long tail
+            continue
+        for n in range(SHORT_TERM, min(len(word), MAX_TERM_CHARS) + 1):
+            sums[word[:n]] += df
+    return [term for term, total in sums.most_common() if total >= TERM_CACHE_MIN]
+
+
+def warm_up(conn: sqlite3.Connection, *, max_terms: int = WARM_TERMS, budget_s: float = WARM_BUDGET_S,
+            stop: threading.Event | None = None) -> int:
+    """Make the first searches of a shopper as fast as the later ones: load this index version
+    (bitsets, vocabulary, price order) and compute the match sets of the words typed before
+    (in the previous index version) and of the most frequent word prefixes, into the per-process
+    cache. For a background thread at start-up and after a sync (it gives the GIL away between
+    words); `stop` ends it early. Returns the number of words computed. Never raises."""
+    try:
+        index = _index_for(conn)
+        if index is None:
+            return 0
+        index.prices(conn)
+        with _cache_lock:
+            earlier = [other for version, other in _cache.items() if version != index.version]
+        typed: list[str] = []
+        if earlier:
+            with earlier[-1].lock:
+                typed = list(reversed(earlier[-1].term_cache))  # most recently used first
+        deadline = time.monotonic() + budget_s
+        done = 0
+        for term in dict.fromkeys(typed + _frequent_prefixes(index)):
+            if done >= max_terms or time.monotonic() > deadline or (stop is not None and stop.is_set()):
+                break
+            with index.lock:
+                known = term in index.term_cache
+            if not known:
+                _term_hits(conn, index, term)
+                done += 1
+                time.sleep(0)  # let the UI thread have the GIL between words
+        return done
+    except Exception:  # a background nicety: never worth a crash
+        log.exception("search warm-up failed")
+        return 0
 
 
 # --- matching -----------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ or directly when they are as fast as these: a few ms at most with 100,000 articl
   call (one `os.stat`), and `reopen()` forces it.
 - Every question runs in one read transaction: a delta sync committing meanwhile is seen wholly or
   not at all, never half.
+- Each catalog version it opens (a file, or a delta committed to it) is warmed up for search on a
+  daemon thread with its own connection (`search.warm_up`): opening never waits for it.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class CatalogStore:
         self._children: dict[str | None, list[str]] = {}
         self._count: int | None = None
         self._synced_at: datetime | None = None
+        self._warm_stop: threading.Event | None = None
+        self._warm_thread: threading.Thread | None = None
         self.reopen()
 
     # --- connection ---------------------------------------------------------------------------
@@ -86,6 +90,44 @@ class CatalogStore:
         with self._lock:
             self._close()
             self._file_id = None
+            if self._warm_stop is not None:
+                self._warm_stop.set()
+
+    # --- warming up the search (background) ---------------------------------------------------
+
+    def _start_warm_up(self) -> None:
+        """Warm the search for this catalog version on a thread of its own (`search.warm_up`), so
+        the shopper's first keystrokes are as fast as the later ones. Never blocks the caller."""
+        search = _search_module()
+        if search is None or not hasattr(search, "warm_up"):
+            return
+        if self._warm_stop is not None:
+            self._warm_stop.set()  # an older version's warm-up: no longer worth finishing
+        stop = threading.Event()
+        path = self.path
+
+        def run() -> None:
+            try:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0, check_same_thread=False)
+                try:
+                    conn.execute("PRAGMA query_only=ON")
+                    search.warm_up(conn, stop=stop)
+                finally:
+                    conn.close()
+            except sqlite3.Error as exc:
+                log.info("search warm-up skipped: %s", exc)
+
+        self._warm_stop = stop
+        self._warm_thread = threading.Thread(target=run, name="catalog-warm-up", daemon=True)
+        self._warm_thread.start()
+
+    def wait_until_warm(self, timeout: float | None = None) -> bool:
+        """Wait for the background search warm-up (benchmarks and tests); True when it is over."""
+        thread = self._warm_thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -116,6 +158,7 @@ class CatalogStore:
         except ValueError:
             self._synced_at = None
         self._data_version = version
+        self._start_warm_up()  # a new file or a new delta: a new search index version
 
     @staticmethod
     @contextlib.contextmanager

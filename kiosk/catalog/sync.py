@@ -27,6 +27,11 @@ A page that is not a catalog page at all (not JSON, not an object, no item list,
 not advance) fails the sync with `SyncError`: nothing of it is applied and the previous catalog stays
 (a full sync keeps its committed pages in the staging file and resumes later).
 
+The staging file is a bulk load: written with synchronous=OFF (it is fsynced before the swap, and a
+resumed sync first runs `PRAGMA quick_check` on it: a file torn by a power cut is started over), and
+the indexes only lookups by barcode and category need (`schema.LATE_INDEXES`) are made once at the
+end instead of row by row.
+
 The live file is kept in rollback-journal mode, not WAL: it is replaced by `os.replace` on every
 full sync, and a WAL file (`catalog.sqlite-wal`) left by a reader of the old file would be read as
 belonging to the new one, which corrupts it. Readers (the `CatalogStore`) use read-only connections
@@ -225,13 +230,22 @@ def _sound(products: list[Product], skipped: list[tuple[str, str]], adjusted: li
         if not product.name.strip():
             _skip(skipped, product.id, "blank name")
             continue
-        seen: set[str] = set()
-        twice = next((v.sku for v in product.variants if v.sku in seen or seen.add(v.sku)), None)
-        if twice is not None:
+        skus = [v.sku for v in product.variants]
+        if len(set(skus)) != len(skus):
+            seen: set[str] = set()
+            twice = next(sku for sku in skus if sku in seen or seen.add(sku))
             _skip(skipped, product.id, f"sku {twice!r} twice in the product")
             continue
-        sound.append(_capped(product, adjusted))
+        sound.append(_capped(product, adjusted) if _may_need_caps(product) else product)
     return sound
+
+
+def _may_need_caps(product: Product) -> bool:
+    """A quick look for anything `_capped` would cut (nearly every product: no)."""
+    return (len(product.name) > MAX_NAME or len(product.description) > MAX_DESCRIPTION
+            or (product.brand is not None and len(product.brand) > MAX_BRAND)
+            or len(product.images) > MAX_IMAGES or any(len(url) > MAX_IMAGE_URL for url in product.images)
+            or any(len(v.size or "") > MAX_LABEL or len(v.colour or "") > MAX_LABEL for v in product.variants))
 
 
 def validate_removed(raw_ids: list[Any], skipped: list[tuple[str, str]]) -> list[str]:
@@ -289,12 +303,9 @@ def apply_page(conn: sqlite3.Connection, products: list[Product], removed_ids: l
         applied.removed.extend(gone)
         applied.removed_count += len(gone)
     skus = [v.sku for p in products for v in p.variants]
-    owner: dict[str, str] = {}
-    for start in range(0, len(skus), 900):
-        chunk = skus[start:start + 900]
-        owner.update(conn.execute(
-            "SELECT v.sku, p.id FROM variants v JOIN products p ON p.rowid = v.product_rowid"
-            f" WHERE v.sku IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+    owner: dict[str, str] = dict(conn.execute(
+        "SELECT v.sku, p.id FROM json_each(?) j JOIN variants v ON v.sku = j.value "
+        "JOIN products p ON p.rowid = v.product_rowid", (json.dumps(skus),)).fetchall()) if skus else {}
     skus_of: dict[str, set[str]] = defaultdict(set)
     for sku, product_id in owner.items():
         skus_of[product_id].add(sku)
@@ -312,12 +323,9 @@ def apply_page(conn: sqlite3.Connection, products: list[Product], removed_ids: l
         accepted.append(product)
     # Products not stored yet (nearly all of a full sync) go in bulk; the others one by one, each
     # at its own position in page order.
-    stored = set()
     ids = list({p.id for p in accepted})
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        stored.update(r[0] for r in conn.execute(
-            f"SELECT id FROM products WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    stored = {r[0] for r in conn.execute(
+        "SELECT p.id FROM json_each(?) j JOIN products p ON p.id = j.value", (json.dumps(ids),))} if ids else set()
     counts: dict[str, int] = defaultdict(int)
     for product in accepted:
         counts[product.id] += 1
@@ -380,7 +388,10 @@ def open_writer(path: Path, *, wal: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA journal_mode={'WAL' if wal else 'DELETE'}")
-    conn.execute("PRAGMA synchronous=NORMAL" if wal else "PRAGMA synchronous=FULL")
+    # The staging file is fsynced before it is swapped in, and checked when a sync resumes on it:
+    # no sync per commit. The live file: every commit durable.
+    conn.execute("PRAGMA synchronous=OFF" if wal else "PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MB: a delta commits without spilling mid-way
     return conn
@@ -551,6 +562,9 @@ class CatalogSync:
         if path.exists():
             try:
                 conn = open_writer(path, wal=True)
+                # written with synchronous=OFF: a power cut may have torn it; a process killed cannot
+                if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("quick_check failed")
                 cursor = schema.get_meta(conn, schema.CURSOR)
                 position = int(schema.get_meta(conn, _STAGING_POSITION) or 0)
                 done = int(schema.get_meta(conn, _STAGING_ITEMS) or 0)
@@ -561,7 +575,7 @@ class CatalogSync:
                 log.warning("the staging catalog %s is unusable (%s): starting over", path, exc)
             self._remove_staging()
         conn = open_writer(path, wal=True)
-        schema.create(conn)  # executescript commits by itself
+        schema.create(conn, late_indexes=False)  # executescript commits by itself; _finish_full adds them
         return conn, None, 0, 0
 
     def _remove_staging(self) -> None:
@@ -588,6 +602,7 @@ class CatalogSync:
     def _finish_full(self, conn: sqlite3.Connection, categories: list[Category], cursor: str | None,
                      position: int) -> None:
         with _transaction(conn):
+            schema.create_late_indexes(conn)
             for statement in schema.BROWSE_INDEXES.split(";"):
                 if statement.strip():
                     conn.execute(statement)
