@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from central.db import image_urls, product_dict, product_json  # noqa: F401 (image_urls: kept importable)
+from central.db import product_dict, product_json
 from central.deps import Kiosk, Parts
 from central.errors import ApiProblem, error_responses
 from central.seed import stock_quantity as seed_stock_quantity

@@ -1,11 +1,9 @@
 """The checkout driven through the journal, against the real reference server: every order ends
 exactly once, also when answers are lost, the API is down, or an order is refused after payment."""
 
-import asyncio
 import os
 import sqlite3
 
-import httpx
 import pytest
 
 from central.db import set_price

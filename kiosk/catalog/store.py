@@ -16,7 +16,6 @@ or directly when they are as fast as these: a few ms at most with 100,000 articl
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -27,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.catalog import schema
+from kiosk.catalog import schema, search
 from kiosk.catalog.models import ProductSummary, SearchFilters, SearchResult, Sort
 from kiosk.catalog.sync import LIVE_NAME
 from kiosk.contract import Category, Product, Variant
@@ -98,9 +97,6 @@ class CatalogStore:
     def _start_warm_up(self) -> None:
         """Warm the search for this catalog version on a thread of its own (`search.warm_up`), so
         the shopper's first keystrokes are as fast as the later ones. Never blocks the caller."""
-        search = _search_module()
-        if search is None or not hasattr(search, "warm_up"):
-            return
         if self._warm_stop is not None:
             self._warm_stop.set()  # an older version's warm-up: no longer worth finishing
         stop = threading.Event()
@@ -295,26 +291,6 @@ class CatalogStore:
         with self._read() as conn:
             if conn is None:
                 return SearchResult(items=[], total=0)
-            search = _search_module()
-            if search is not None and hasattr(search, "search"):
-                return search.search(conn, query, filters, sort, limit)
-            return self._plain_search(conn, query, limit)
-
-    @staticmethod
-    def _plain_search(conn: sqlite3.Connection, query: str, limit: int) -> SearchResult:
-        """Until `kiosk.catalog.search` is there: a substring match on the name, no facets."""
-        pattern = "%" + query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where = "name LIKE ? ESCAPE '\\'"
-        total = conn.execute(f"SELECT COUNT(*) FROM products WHERE {where}", (pattern,)).fetchone()[0]
-        rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM products WHERE {where} "
-                            "ORDER BY available DESC, position LIMIT ?", (pattern, limit)).fetchall()
-        return SearchResult(items=[_summary(row) for row in rows], total=total)
+            return search.search(conn, query, filters, sort, limit)
 
 
-def _search_module() -> Any | None:
-    try:
-        return importlib.import_module("kiosk.catalog.search")
-    except ImportError as exc:
-        if exc.name != "kiosk.catalog.search":
-            raise
-        return None

@@ -44,7 +44,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import importlib
 import json
 import logging
 import os
@@ -60,7 +59,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from kiosk.catalog import schema
+from kiosk.catalog import schema, search
 from kiosk.contract import CatalogPage, Category, Product
 
 log = logging.getLogger("kiosk.catalog.sync")
@@ -343,31 +342,12 @@ def apply_page(conn: sqlite3.Connection, products: list[Product], removed_ids: l
     return position + len(accepted)
 
 
-def _search_module() -> Any | None:
-    try:
-        return importlib.import_module("kiosk.catalog.search")
-    except ImportError as exc:
-        if exc.name != "kiosk.catalog.search":
-            raise
-        return None
-
-
-def build_search_index(conn: sqlite3.Connection) -> bool:
-    search = _search_module()
-    if search is None or not hasattr(search, "build_index"):
-        log.warning("kiosk.catalog.search.build_index is not there: the catalog is stored without a search index")
-        return False
+def build_search_index(conn: sqlite3.Connection) -> None:
     search.build_index(conn)
-    return True
 
 
-def update_search_index(conn: sqlite3.Connection, changed: list[int], removed: list[int]) -> bool:
-    search = _search_module()
-    if search is None or not hasattr(search, "update_index"):
-        log.warning("kiosk.catalog.search.update_index is not there: the search index is not updated")
-        return False
+def update_search_index(conn: sqlite3.Connection, changed: list[int], removed: list[int]) -> None:
     search.update_index(conn, changed, removed)
-    return True
 
 
 def _now() -> str:
