@@ -122,3 +122,26 @@ async def test_declined_card_is_explained_and_the_shopper_can_go_on(central_serv
         await driver.tap(pay.ids.back_to_cart_button)
         await driver.wait_for_screen("cart")
         assert app.cart_count == 1, "a declined payment must keep the cart"
+
+
+async def test_receipt_at_once_when_the_order_api_is_down_and_the_order_number_follows(
+        central_server, needs_display, tmp_path):
+    from support.faults import FaultInjectingTransport, FaultPlan
+
+    faults = FaultInjectingTransport(FaultPlan(rate=1.0, weights={"drop": 1.0}, only_paths=("/v1/orders",)))
+    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated", simulated_delay_s=0.2)
+    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
+                             simulated_delay_s=0.2)
+    async with running_app(settings, terminal, transport=faults) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        receipt = await play_journey(driver)
+        screen = app.root.get_screen("receipt")
+        assert not receipt.confirmed
+        assert screen.ids.reference.text == receipt.reference
+        assert screen.ids.order_number.text == "De bevestiging volgt zodra de verbinding hersteld is."
+        await driver.screenshot("receipt-pending")
+        faults.enabled = False  # the central API is back: the outbox delivers, the receipt updates
+        await driver.wait_until(lambda: screen.confirmed, "the order number", timeout_s=30)
+        assert screen.ids.order_number.text.startswith("Ordernummer K-")
+    with sqlite3.connect(central_server.db_path) as db:
+        assert db.execute("SELECT COUNT(*) FROM orders WHERE order_id = ?", (receipt.order_id,)).fetchone()[0] == 1

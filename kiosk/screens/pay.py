@@ -1,7 +1,12 @@
+import logging
+
 from kivy.properties import NumericProperty, StringProperty
 
 from kiosk.payments import PaymentProgress, PaymentState
 from kiosk.screens.base import KioskScreen
+
+
+log = logging.getLogger("kiosk.screens.pay")
 
 
 class PayScreen(KioskScreen):
@@ -38,7 +43,13 @@ class PayScreen(KioskScreen):
         self._task = self.app.spawn(self._pay())
 
     async def _pay(self) -> None:
-        result = await self.services.checkout.pay_and_order(self.services.cart, self.reference)
+        try:
+            result = await self.services.checkout.pay_and_order(self.services.cart, self.reference)
+        except Exception:
+            # Never a dead end: whatever went wrong, the shopper sees it and can go back.
+            log.exception("checkout %s failed", self.reference)
+            self.state, self.reason = PaymentState.failed.value, "unknown"
+            return
         if result.receipt is not None:
             self.app.show_receipt(result.receipt)
         else:

@@ -34,14 +34,14 @@ def needs_display():
 
 
 @contextlib.asynccontextmanager
-async def running_app(settings: Settings, terminal):
+async def running_app(settings: Settings, terminal, transport=None):
     """Start KioskApp on the running loop; yield it once its first frames are drawn; stop it."""
     from kiosk.api import CentralApi
     from kiosk.app import KioskApp
     from kiosk.services import KioskServices
 
     api = CentralApi(settings.api.base_url, settings.api.token.get_secret_value(),
-                     read_timeout=settings.api.read_timeout_s)
+                     read_timeout=settings.api.read_timeout_s, transport=transport)
     services = KioskServices(settings, api, terminal)
     app = KioskApp(services, animate=False)
     task = asyncio.ensure_future(app.async_run(async_lib="asyncio"))
