@@ -85,16 +85,29 @@ class KioskServices:
         log.error("STAFF ALERT %s: %s", alert.kind, alert.message)
         self.alerts.append(alert)
 
+    COMPACT_EVERY_S = 3600.0
+
     async def open_journal(self) -> None:
         """Open (and if need be repair) the journal, and drop finished orders past retention.
         What was unfinished at the last stop or crash is driven on by the outbox."""
         self.settings.journal_path.parent.mkdir(parents=True, exist_ok=True)
         await self.journal.open()
-        await self.journal.compact(timedelta(days=self.settings.journal.retention_days))
+        await self.compact_journal()
         log.info("journal open: %d unfinished orders", self.journal.depth())
 
+    async def compact_journal(self) -> int:
+        return await self.journal.compact(timedelta(days=self.settings.journal.retention_days))
+
     async def run_outbox(self) -> None:
-        await self.outbox.run()
+        """Deliver and settle orders forever; compact the journal now and then (a pillar runs for
+        weeks, and a small journal keeps every write fast)."""
+
+        async def compact_now_and_then() -> None:
+            while True:
+                await asyncio.sleep(self.COMPACT_EVERY_S)
+                await self.compact_journal()
+
+        await asyncio.gather(self.outbox.run(), compact_now_and_then())
 
     def _catalog_changed(self, **changes: object) -> None:
         self.status.update(catalog_loaded=self.catalog.is_loaded, catalog_count=self.catalog.product_count,
