@@ -1,16 +1,23 @@
-"""Order journal write latency with fsync, on this disk, when the journal holds 1,000 entries.
+"""Order journal write latency with fsync at 1,000 entries, and the outbox's drain throughput to the reference server.
 
-    .venv/bin/python bench/journal.py [--entries 1000] [--samples 500] [--dir PATH]
+    .venv/bin/python bench/journal.py [--entries 1000] [--samples 500] [--drain-orders 500] [--dir PATH]
 
 Prints p50/p99/max of `Journal.advance` (a durable write: temp file, fsync, two renames, folder
 fsync) and of a whole order life cycle's writes, the journal file size, and OK/MISSED against the
 target p99 <= 20 ms. Runs in a fresh folder under var/ (the kiosk's data disk) unless --dir is given.
+
+Then drain throughput (`--drain-orders 500`, 0 skips it): the reference server in-process, N orders
+paid through the real checkout (simulated card) while the orders endpoint is down, so the journal
+holds N paid-but-undelivered orders; then the network comes back and `Outbox.drain_until_settled()`
+(the kiosk's default concurrency) is timed until every order is acknowledged: orders/s, OK/MISSED
+against the target >= 50 orders/s, and the central database audited (lost / doubled).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import shutil
 import sys
@@ -28,6 +35,7 @@ from kiosk.journal.journal import TABLE  # noqa: E402
 from kiosk.journal.storage import SafeJSONStorage, encode  # noqa: E402
 
 TARGET_P99_MS = 20.0
+TARGET_DRAIN_PER_S = 50.0
 S = OrderState
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -147,7 +155,76 @@ async def run(folder: Path, entries: int, samples: int) -> bool:
     print(f"  (serialising all {entries:,} entries afresh costs {encode_ms:.1f} ms per write; the journal's storage"
           f" re-serialises only the changed entry and reuses the rest)")
     print(f"  target p99 <= {TARGET_P99_MS:.0f} ms at {entries:,} entries: {'OK' if ok else 'MISSED'} ({p99:.2f} ms)")
-    print("  drain throughput to the reference server: TODO (measured by the outbox work, not here)")
+    return ok
+
+
+async def drain(folder: Path, orders: int) -> bool:
+    """N paid orders the central API never got, then the network is back: how fast does the outbox deliver?"""
+    from central.embedded import start_server
+    from kiosk.api import CentralApi
+    from kiosk.cart import Cart, CartLine
+    from kiosk.checkout import Checkout, new_order_reference
+    from kiosk.config import JournalSection
+    from kiosk.hardware.simulator import SimulatedTerminal
+    from kiosk.outbox import Outbox
+    from kiosk.payments import PaymentService, PaymentState
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.faults import FaultInjectingTransport, FaultPlan
+    from support.orders import audit
+
+    logging.getLogger("kiosk").setLevel(logging.ERROR)  # the outage's retry warnings are expected here
+    server = start_server(folder / "central.sqlite", seed_articles=60)
+    faults = FaultInjectingTransport(FaultPlan(rate=1.0, weights={"drop": 1.0}, only_paths=("/v1/orders",)))
+    api = CentralApi(server.base_url, "demo-kiosk-token", transport=faults, backoff_base=0.001, backoff_max=0.01)
+    journal = Journal(folder / "drain-journal.json")
+    try:
+        await journal.open()
+        concurrency = JournalSection().outbox_concurrency  # what a pillar runs with
+        fill_outbox = Outbox(api, journal, kiosk_id="demo-kiosk-01", base_delay_s=0.001, max_delay_s=0.001)
+        payments = PaymentService(api, SimulatedTerminal(ROOT / "config" / "payment_service_public.pem", delay_s=0),
+                                  card_timeout_s=5)
+        checkout = Checkout(journal, payments, fill_outbox, kiosk_id="demo-kiosk-01", store_id="utrecht-centrum",
+                            tracking_base_url=server.base_url)
+        products = (await api.catalog_page(limit=60)).items
+        t0 = time.perf_counter()
+        for i in range(orders):
+            cart = Cart()
+            for product in (products[i % 60], products[(i * 7 + 1) % 60]):
+                v = product.variants[0]
+                cart.add(CartLine(sku=v.sku, product_id=product.id, name=product.name, variant_label="",
+                                  unit_price_cents=v.price_cents, quantity=1))
+            reference = new_order_reference()
+            result = await checkout.pay_and_order(cart, reference)
+            checkout.leave(reference)
+            if result.progress.state is not PaymentState.approved or result.receipt.confirmed:
+                raise RuntimeError(f"order {i} should be paid and undelivered: {result.progress}")
+        fill_s = time.perf_counter() - t0
+        backlog = journal.depth()
+        before = audit(server.db_path)
+
+        faults.enabled = False  # the network is back
+        outbox = Outbox(api, journal, kiosk_id="demo-kiosk-01", concurrency=concurrency)
+        t0 = time.perf_counter()
+        await outbox.drain_until_settled(timeout_s=600)
+        drain_s = time.perf_counter() - t0
+        left = journal.depth()
+        acknowledged = sum(1 for e in journal.entries() if e.state is OrderState.acknowledged)
+    finally:
+        journal.close()
+        await api.aclose()
+        server.stop()
+    after = audit(server.db_path)
+
+    rate = acknowledged / drain_s
+    ok = rate >= TARGET_DRAIN_PER_S and left == 0 and after.lost == 0 and after.doubled == 0
+    print(f"drain throughput to the reference server (in-process, loopback; outbox concurrency {concurrency})")
+    print(f"  backlog: {backlog} paid orders the central API never got ({before.orders} orders at the server), "
+          f"paid in {fill_s:.1f} s with the orders endpoint down")
+    print(f"  drained: {acknowledged} acknowledged in {drain_s:.2f} s = {rate:,.0f} orders/s "
+          f"({drain_s / max(acknowledged, 1) * 1000:.1f} ms per order); {left} left unfinished")
+    print(f"  central audit after the drain: {after}")
+    print(f"  target >= {TARGET_DRAIN_PER_S:.0f} orders/s: {'OK' if ok else 'MISSED'} ({rate:,.0f} orders/s)")
     return ok
 
 
@@ -155,6 +232,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument("--drain-orders", type=int, default=500, help="backlog for the drain figure (0: skip it)")
     parser.add_argument("--dir", type=Path, default=None, help="folder to run in (default: a temp folder under var/)")
     args = parser.parse_args()
     if args.dir is not None:
@@ -166,6 +244,9 @@ def main() -> int:
         folder, cleanup = Path(tempfile.mkdtemp(prefix="journal-bench-", dir=base)), True
     try:
         ok = asyncio.run(run(folder, args.entries, args.samples))
+        if args.drain_orders > 0:
+            print()
+            ok = asyncio.run(drain(folder, args.drain_orders)) and ok
     finally:
         if cleanup:
             shutil.rmtree(folder, ignore_errors=True)

@@ -114,9 +114,15 @@ class Checkout:
         if cart.is_empty():
             raise ValueError("cannot check out an empty cart")
         lines = tuple(cart.lines)
-        entry = await self._open_order(cart, reference)
-        order_id = entry.order_id
-        self._outbox.hold(order_id)  # the shopper is here: the background leaves this one alone
+        order_id = self.order_id_for(reference)
+        # The shopper is here: the background must leave this order alone from its very first write
+        # (else it could find it "created", nobody holding it, and call it abandoned).
+        self._outbox.hold(order_id)
+        try:
+            entry = await self._open_order(cart, reference)
+        except BaseException:
+            self._outbox.release(order_id)
+            raise
 
         async def record_attempt(request: PaymentRequest) -> None:
             await self._journal.advance(order_id, OrderState.authorising, payment_id=request.payment_id,

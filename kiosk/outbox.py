@@ -38,6 +38,7 @@ from kiosk.journal.journal import Journal
 log = logging.getLogger("kiosk.outbox")
 
 TRANSIENT = (ApiConnectionError, ApiTimeoutError, ApiResponseError)
+FAILED_STEP_MIN_WAIT_S = 1.0  # a step that raised is not tried again sooner than this
 
 
 def _transient(exc: ApiError) -> bool:
@@ -63,6 +64,8 @@ class Outbox:
         self._rng = rng or random.Random()
         self._held: set[str] = set()
         self._busy: set[str] = set()
+        self._cooling: dict[str, float] = {}  # order id -> loop time before which it is not retried
+        self._failures: dict[str, int] = {}
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
 
@@ -166,18 +169,29 @@ class Outbox:
 
     def due(self, now: datetime | None = None) -> list[JournalEntry]:
         now = now or datetime.now(timezone.utc)
+        clock = asyncio.get_running_loop().time()
         return [e for e in self._journal.unfinished()
                 if e.order_id not in self._held and e.order_id not in self._busy
+                and self._cooling.get(e.order_id, 0.0) <= clock
                 and (e.next_attempt_at is None or e.next_attempt_at <= now)]
 
     async def _guarded_step(self, order_id: str) -> None:
         async with self._semaphore:
             try:
-                await self.step(order_id)
-            except ApiError as exc:  # a step leaves the entry consistent; try again later
-                log.warning("outbox step for %s: %s", order_id, exc)
-            except Exception:
-                log.exception("outbox step for %s failed", order_id)
+                if order_id not in self._held:  # the shopper may have come back to it meanwhile
+                    await self.step(order_id)
+                self._failures.pop(order_id, None)
+                self._cooling.pop(order_id, None)
+            except Exception as exc:
+                # A step leaves the entry consistent, but one that keeps failing (a full disk, a
+                # bug) must not spin: it waits, longer each time, before it is tried again.
+                failures = self._failures[order_id] = self._failures.get(order_id, 0) + 1
+                delay = backoff_s(failures, base=self._base_delay_s, cap=self._max_delay_s, rng=self._rng)
+                self._cooling[order_id] = asyncio.get_running_loop().time() + max(delay, FAILED_STEP_MIN_WAIT_S)
+                if isinstance(exc, ApiError):
+                    log.warning("outbox step for %s: %s", order_id, exc)
+                else:
+                    log.exception("outbox step for %s failed", order_id)
             finally:
                 self._busy.discard(order_id)
                 self.kick()

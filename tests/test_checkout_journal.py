@@ -1,6 +1,7 @@
 """The checkout driven through the journal, against the real reference server: every order ends
 exactly once, also when answers are lost, the API is down, or an order is refused after payment."""
 
+import asyncio
 import os
 import sqlite3
 
@@ -182,3 +183,37 @@ async def test_a_flaky_network_never_loses_or_doubles_an_order(server, tmp_path)
 
 
 ORDERS = 500
+
+
+async def test_a_step_that_keeps_failing_waits_instead_of_spinning(server, tmp_path):
+    kiosk = await Kiosk(server.base_url, tmp_path / "journal.json").open()
+    reference = new_order_reference()
+    await kiosk.checkout._open_order(await cart_of(kiosk.api), reference)  # created, then left
+    calls = []
+
+    async def broken_step(order_id):
+        calls.append(order_id)
+        raise OSError("disk full")
+
+    kiosk.outbox.step = broken_step
+    task = asyncio.create_task(kiosk.outbox.run(idle_s=0.01))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    assert 1 <= len(calls) <= 4, f"{len(calls)} attempts in 0.3 s: the outbox spins"
+    await kiosk.close()
+
+
+async def test_the_outbox_never_touches_an_order_being_paid_for(server, tmp_path):
+    """A drain running while a shopper starts paying must not call the new order abandoned."""
+    kiosk = await Kiosk(server.base_url, tmp_path / "journal.json").open()
+    drain = asyncio.create_task(kiosk.outbox.run(idle_s=0.001))
+    try:
+        for _ in range(5):
+            reference = new_order_reference()
+            result = await kiosk.checkout.pay_and_order(await cart_of(kiosk.api), reference)
+            assert result.receipt is not None, result.progress
+            kiosk.checkout.leave(reference)
+    finally:
+        drain.cancel()
+    assert {e.state for e in kiosk.journal.entries()} == {OrderState.acknowledged}
+    await kiosk.close()
