@@ -134,7 +134,12 @@ class Checkout:
             if progress.state is PaymentState.approved:
                 entry = await self._journal.advance(order_id, OrderState.paid, payment_id=progress.payment.payment_id,
                                                     card_summary=progress.card, payment_request=None)
-                entry = await self._outbox.submit(order_id)
+                try:
+                    entry = await self._outbox.submit(order_id)
+                except Exception:
+                    # Paid and journalled: the outbox delivers it; the shopper gets the receipt now.
+                    log.exception("first delivery of %s failed; the outbox retries", order_id)
+                    entry = self._journal.get(order_id)
                 if entry.state in (OrderState.voided, OrderState.refunded):
                     return CheckoutResult(PaymentProgress(PaymentState.failed, reason="order_refused",
                                                           card=progress.card))
