@@ -190,24 +190,30 @@ def product_json(product: dict) -> str:
     return json.dumps(product, ensure_ascii=False, separators=(",", ":"))
 
 
+def product_jsons(conn: sqlite3.Connection, row_ids: list[int]) -> dict[int, str]:
+    """Each product's JSON as the catalog serves it, built from its rows (at most 500 ids a call)."""
+    marks = ",".join("?" * len(row_ids))
+    variants: dict[int, list[tuple]] = {row_id: [] for row_id in row_ids}
+    for product_row, *variant in conn.execute(
+        "SELECT product_row, sku, ean, size, colour, price_cents, available FROM variants"
+        f" WHERE product_row IN ({marks}) ORDER BY product_row, position", row_ids
+    ):
+        variants[product_row].append(variant)
+    return {
+        row[0]: product_json(product_dict(*row[1:], variants[row[0]]))
+        for row in conn.execute("SELECT row_id, id, name, description, brand, category_id, image_count"
+                                f" FROM products WHERE row_id IN ({marks})", row_ids)
+    }
+
+
 def render_products(conn: sqlite3.Connection, row_ids: list[int]) -> None:
     """Store each product's JSON as the catalog serves it: a catalog page is then a join of stored
     strings (a page of 500 costs the server ~2 ms instead of ~12 ms of building and dumping).
     Every write to a product or its variants must call this (the helpers below do)."""
     for start in range(0, len(row_ids), 500):
-        chunk = row_ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        variants: dict[int, list[tuple]] = {row_id: [] for row_id in chunk}
-        for product_row, *variant in conn.execute(
-            "SELECT product_row, sku, ean, size, colour, price_cents, available FROM variants"
-            f" WHERE product_row IN ({marks}) ORDER BY product_row, position", chunk
-        ):
-            variants[product_row].append(variant)
-        rows = conn.execute(
-            f"SELECT row_id, id, name, description, brand, category_id, image_count FROM products"
-            f" WHERE row_id IN ({marks})", chunk).fetchall()
+        rendered = product_jsons(conn, row_ids[start:start + 500])
         conn.executemany("UPDATE products SET json = ? WHERE row_id = ?",
-                         [(product_json(product_dict(*row[1:], variants[row[0]])), row[0]) for row in rows])
+                         [(text, row_id) for row_id, text in rendered.items()])
 
 
 def next_version(conn: sqlite3.Connection) -> int:

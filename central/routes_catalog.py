@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from central.db import product_dict, product_json
+from central.db import product_jsons
 from central.deps import Kiosk, Parts
 from central.errors import ApiProblem, error_responses
 from central.seed import stock_quantity as seed_stock_quantity
@@ -81,7 +81,7 @@ def catalog_page_json(conn: sqlite3.Connection, after: int, limit: int) -> bytes
             last_version = rows[-1][2] if rows else after
         missing = [row[0] for row in rows if row[1] is None]
         if missing:  # written by something that did not render it: render now (this answer only)
-            rendered = _render_now(conn, missing)
+            rendered = product_jsons(conn, missing)
             items = ",".join(row[1] if row[1] is not None else rendered[row[0]] for row in rows)
         else:
             items = ",".join(row[1] for row in rows)
@@ -92,21 +92,6 @@ def catalog_page_json(conn: sqlite3.Connection, after: int, limit: int) -> bytes
     tail = {"next_cursor": encode_cursor(last_version), "has_more": has_more, "removed": removed,
             "remaining": remaining}
     return ('{"items":[' + items + "]," + json.dumps(tail, separators=(",", ":"))[1:]).encode()
-
-
-def _render_now(conn: sqlite3.Connection, row_ids: list[int]) -> dict[int, str]:
-    marks = ",".join("?" * len(row_ids))
-    variants: dict[int, list[tuple]] = {row_id: [] for row_id in row_ids}
-    for product_row, *variant in conn.execute(
-        "SELECT product_row, sku, ean, size, colour, price_cents, available FROM variants"
-        f" WHERE product_row IN ({marks}) ORDER BY product_row, position", row_ids
-    ):
-        variants[product_row].append(variant)
-    return {
-        row[0]: product_json(product_dict(*row[1:], variants[row[0]]))
-        for row in conn.execute("SELECT row_id, id, name, description, brand, category_id, image_count FROM products"
-                                f" WHERE row_id IN ({marks})", row_ids)
-    }
 
 
 # --- stock --------------------------------------------------------------------------------------
