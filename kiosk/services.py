@@ -73,6 +73,9 @@ class KioskServices:
         self._payment_listeners.append(listener)
 
     def _payment_changed(self, progress: PaymentProgress) -> None:
+        if progress.reason == "reader_unavailable":
+            # The shopper is told to ask for help; staff must learn it without being asked.
+            self.journal.add_alert("reader_unavailable", "the card reader is not usable (unplugged, or pcscd down)")
         for listener in list(self._payment_listeners):
             listener(progress)
 
