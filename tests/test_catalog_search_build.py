@@ -89,6 +89,10 @@ def test_warm_up_caches_the_frequent_prefixes_and_changes_no_answer(tmp_path, mo
     index = search._index_for(conn)
     assert "fie" in index.term_cache and "fiets" in index.term_cache
     assert index._price_order is not None, "the price order is loaded too"
+    rowids = [r for (r,) in conn.execute("SELECT rowid FROM search_docs")] + [0, 10**6]
+    assert index.names_text is not None, "the names are loaded too"
+    in_memory, stored = index.names_of(rowids), search._names(conn, rowids)
+    assert [in_memory.get(r, "") for r in rowids] == [stored.get(r, "") for r in rowids], "the names SQLite gives"
     assert results(conn) == cold
 
 

@@ -96,7 +96,7 @@ RERANK_MAX = 1000        # tiers up to this size are ordered by word score; bigg
 PREFIX_BITS_MIN_DF = 500  # 1-2 letter name prefixes with at least this many products get a stored bitset
 TERM_CACHE_MIN = 2000    # word bitsets with at least this many products are kept in memory ...
 TERM_CACHE_SIZE = 512    # ... up to this many per index version (at most ~40 KB each)
-WARM_TERMS = 300         # `warm_up` computes at most this many frequent word prefixes ...
+WARM_TERMS = 400         # `warm_up` computes at most this many frequent word prefixes (room left in the cache) ...
 WARM_BUDGET_S = 3.0      # ... within about this long
 BUILD_BATCH = 5000       # products per step of build_index (memory stays flat)
 EAN_RE = re.compile(r"^(?:\d{8}|\d{13})$")
@@ -584,6 +584,40 @@ class _Index:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _price_order: array | None = None  # rowids by (min price, rowid)
     _prices: dict[int, int] | None = None
+    # the folded names of search_docs, loaded by `warm_up` (`_names` asks SQLite until then): all
+    # names in one string, name of rowid r = names_text[names_at[r]:names_at[r + 1]] (~4 MB at 100k)
+    names_text: str | None = None
+    names_at: array | None = None
+
+    def load_names(self, conn: sqlite3.Connection) -> None:
+        """Read every folded name into memory, for re-ranking without ~1,000 row lookups per query."""
+        if self.names_text is not None:
+            return
+        parts: list[str] = []
+        at = array("q", [0])
+        size = 0
+        for rowid, name in conn.execute("SELECT rowid, name FROM search_docs ORDER BY rowid"):
+            if rowid < 0 or rowid > 50_000_000:
+                return  # absurd rowids: stay with SQLite
+            while len(at) <= rowid:  # rowids without a document get ""
+                at.append(size)
+            parts.append(name)
+            size += len(name)
+            at.append(size)
+        text = "".join(parts)
+        # the same index version still? (a delta committed meanwhile would mix two versions)
+        row = conn.execute("SELECT value FROM search_state WHERE key = 'version'").fetchone()
+        if row is None or row[0] != self.version:
+            return
+        with self.lock:
+            self.names_text, self.names_at = text, at
+
+    def names_of(self, rowids: list[int]) -> dict[int, str] | None:
+        text, at = self.names_text, self.names_at
+        if text is None or at is None:
+            return None
+        last = len(at) - 1
+        return {r: text[at[r]:at[r + 1]] for r in rowids if 0 <= r < last}
 
     def subtree(self, category_id: str) -> int:
         bits, stack, seen = 0, [category_id], set()
@@ -668,15 +702,19 @@ def _load_index(conn: sqlite3.Connection, version: str) -> _Index:
 
 
 def _frequent_prefixes(index: _Index) -> list[str]:
-    """Word prefixes (3+ letters) whose match sets are likely big, biggest first: the vocabulary
-    words' document frequencies summed per prefix (an upper bound of the set's size)."""
+    """Word prefixes (3+ letters) whose match sets are likely big: the vocabulary words' document
+    frequencies summed per prefix (an upper bound of the set's size). The 3- and 4-letter ones
+    first (every word typed passes through them, and their sets are the biggest and the dearest to
+    compute), then the longer ones; biggest first within each group."""
     sums: Counter[str] = Counter()
     for word, df in index.df.items():
         if df * 8 < TERM_CACHE_MIN:  # a rare word adds little to any prefix: skip the long tail
             continue
         for n in range(SHORT_TERM, min(len(word), MAX_TERM_CHARS) + 1):
             sums[word[:n]] += df
-    return [term for term, total in sums.most_common() if total >= TERM_CACHE_MIN]
+    frequent = [(len(term) > SHORT_TERM + 1, -total, term) for term, total in sums.items() if total >= TERM_CACHE_MIN]
+    frequent.sort()
+    return [term for _long, _total, term in frequent]
 
 
 def warm_up(conn: sqlite3.Connection, *, max_terms: int = WARM_TERMS, budget_s: float = WARM_BUDGET_S,
@@ -691,6 +729,7 @@ def warm_up(conn: sqlite3.Connection, *, max_terms: int = WARM_TERMS, budget_s: 
         if index is None:
             return 0
         index.prices(conn)
+        index.load_names(conn)
         with _cache_lock:
             earlier = [other for version, other in _cache.items() if version != index.version]
         typed: list[str] = []
@@ -699,15 +738,23 @@ def warm_up(conn: sqlite3.Connection, *, max_terms: int = WARM_TERMS, budget_s: 
                 typed = list(reversed(earlier[-1].term_cache))  # most recently used first
         deadline = time.monotonic() + budget_s
         done = 0
+        visited: list[str] = []
         for term in dict.fromkeys(typed + _frequent_prefixes(index)):
             if done >= max_terms or time.monotonic() > deadline or (stop is not None and stop.is_set()):
                 break
+            visited.append(term)
             with index.lock:
                 known = term in index.term_cache
             if not known:
                 _term_hits(conn, index, term)
                 done += 1
                 time.sleep(0)  # let the UI thread have the GIL between words
+        # the cache drops its least recently used words first: make that the least likely ones
+        # (long prefixes), not the first computed (the words typed before, the biggest prefixes)
+        with index.lock:
+            for term in reversed(visited):
+                if term in index.term_cache:
+                    index.term_cache.move_to_end(term)
         return done
     except Exception:  # a background nicety: never worth a crash
         log.exception("search warm-up failed")
@@ -886,7 +933,11 @@ def _word_score(name: str, terms: list[str]) -> int:
     return score
 
 
-def _names(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
+def _names(conn: sqlite3.Connection, rowids: list[int], index: _Index | None = None) -> dict[int, str]:
+    if index is not None:
+        found = index.names_of(rowids)
+        if found is not None:
+            return found
     return {r: n for r, n in conn.execute(
         "SELECT rowid, name FROM search_docs WHERE rowid IN (SELECT value FROM json_each(?))", (json.dumps(rowids),))}
 
@@ -910,7 +961,7 @@ def _by_relevance(conn: sqlite3.Connection, index: _Index, result: int, name: in
         size = tier.bit_count()
         if terms and 1 < size <= RERANK_MAX:
             rowids = members(tier)
-            names = _names(conn, rowids)
+            names = _names(conn, rowids, index)
             rowids.sort(key=lambda r: (-_word_score(names.get(r, ""), terms), r))
             out.extend(rowids[:need])
         else:
