@@ -67,7 +67,7 @@ def authorise_payment(parts: Parts, kiosk: Kiosk, body: PaymentRequest,
         recorded = idempotency.lookup(conn, "payments", body.payment_id, digest)
         if recorded:
             return recorded.replay()
-        decision = parts.acquirer.authorise(body.card, body.amount_cents)
+        decision = parts.acquirer.authorise(body.card, body.amount_cents, payment_id=body.payment_id)
         payment = Payment(
             payment_id=body.payment_id, order_id=body.order_id,
             status=PaymentStatus.approved if decision.approved else PaymentStatus.declined,

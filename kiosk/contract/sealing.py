@@ -53,6 +53,8 @@ class CardDataPayload(BaseModel):
     currency_code: str = Field(description="5F2A as sent to the card, e.g. '0978'")
     transaction_date: str = Field(pattern=r"^[0-9]{6}$", description="9A, YYMMDD")
     tvr: str = Field(default="0000000000", description="95, Terminal Verification Results, hex")
+    aip: str | None = Field(default=None, pattern=r"^[0-9A-F]{4}$",
+                            description="82, Application Interchange Profile from GPO, hex; part of the ARQC data")
 
 
 def _b64e(data: bytes) -> str:

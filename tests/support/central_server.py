@@ -24,6 +24,10 @@ from central.seed import DEMO_KIOSK_ID, DEMO_KIOSK_TOKEN, DEMO_STORE_ID
 from kiosk.api import CentralApi
 from kiosk.contract import CardSummary, Fulfilment, OrderLineIn, OrderRequest, PaymentRequest, SealedCardData
 from kiosk.contract.sealing import CardDataPayload, load_public_key, seal
+from kiosk.hardware.emv import terminal_values
+from kiosk.hardware.terminal import CardRequest
+from kiosk.hardware.tlv import fill_dol, parse_dol
+from kiosk.hardware.virtual_card import CDOL1, application_cryptogram
 
 TEST_CATALOG_ARTICLES = 300
 REPO = Path(__file__).resolve().parents[2]
@@ -60,10 +64,14 @@ def future_expiry() -> str:
 
 
 def sealed_card(pan: str = APPROVED_PAN, *, expiry: str | None = None, amount_cents: int = 0) -> SealedCardData:
+    """A payload with a real ARQC, computed as the emulated test cards do (the acquirer verifies it)."""
+    today, un, aip, atc = date.today(), bytes.fromhex("12345678"), bytes.fromhex("1980"), bytes.fromhex("0001")
+    cdol1_data = fill_dol(parse_dol(CDOL1), terminal_values(CardRequest(amount_cents=amount_cents), today, un))
     payload = CardDataPayload(
         pan=pan, expiry=expiry or future_expiry(), pan_sequence="01", aid="A0000000041010",
-        arqc="0123456789ABCDEF", cid="80", atc="0001", unpredictable_number="12345678",
-        amount_cents=amount_cents, currency_code="0978", transaction_date=date.today().strftime("%y%m%d"),
+        arqc=application_cryptogram(pan, 1, cdol1_data, aip, atc).hex().upper(), cid="80", atc=atc.hex().upper(),
+        unpredictable_number=un.hex().upper(), amount_cents=amount_cents, currency_code="0978",
+        transaction_date=today.strftime("%y%m%d"), aip=aip.hex().upper(),
     )
     return seal(payload.model_dump_json().encode(), load_public_key(PAYMENT_SERVICE_PUBLIC_KEY))
 
