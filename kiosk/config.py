@@ -51,6 +51,8 @@ class PaymentSection(_Section):
     terminal: Literal["auto", "pcsc", "simulated"] = "auto"
     reader: str | None = Field(default=None, description="Part of the PC/SC reader name; first reader when empty")
     card_timeout_s: float = Field(default=60.0, ge=5, le=300)
+    no_cvm_limit_cents: int = Field(default=5000, ge=0, le=1_000_000,
+                                    description="Contactless without PIN up to this amount; above it the card is refused")
     public_key: Path = Path("payment_service_public.pem")
     simulated_profile: str = "visa"
     simulated_delay_s: float = Field(default=1.5, ge=0, le=60)

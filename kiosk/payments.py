@@ -84,10 +84,12 @@ class PaymentService:
     STATUS_FIRST_DELAY_S = 0.5
 
     def __init__(self, api: PaymentApi, terminal: PaymentTerminal, *, card_timeout_s: float = 60.0,
+                 no_cvm_limit_cents: int = 5000,
                  on_change: Callable[[PaymentProgress], None] | None = None) -> None:
         self._api = api
         self._terminal = terminal
         self._card_timeout_s = card_timeout_s
+        self._no_cvm_limit_cents = no_cvm_limit_cents
         self._on_change = on_change or (lambda progress: None)
         self._cancel = threading.Event()
         self._busy = False
@@ -125,7 +127,8 @@ class PaymentService:
     async def _attempt(self, order_id: str, amount_cents: int,
                        before_authorise: Callable[[PaymentRequest], Awaitable[object]] | None) -> PaymentProgress:
         self._report(PaymentProgress(PaymentState.waiting_for_card))
-        request = CardRequest(amount_cents=amount_cents, card_timeout_s=self._card_timeout_s)
+        request = CardRequest(amount_cents=amount_cents, card_timeout_s=self._card_timeout_s,
+                              no_cvm_limit_cents=self._no_cvm_limit_cents)
         try:
             card: CardReadResult = await asyncio.to_thread(self._terminal.read_card, request, self._cancel)
         except CardError as exc:

@@ -62,6 +62,7 @@ class KioskServices:
         self.order_listeners: list[Callable[[JournalEntry], None]] = []
         self.alerts: list[StaffAlert] = []
         self.payments = PaymentService(api, terminal, card_timeout_s=settings.payment.card_timeout_s,
+                                       no_cvm_limit_cents=settings.payment.no_cvm_limit_cents,
                                        on_change=self._payment_changed)
         self.journal = Journal(settings.journal_path, on_alert=self._alert)
         self.outbox = Outbox(api, self.journal, kiosk_id=settings.kiosk.id,

@@ -39,7 +39,9 @@ class Kiosk:
                               backoff_base=0.001, backoff_max=0.01)
         self.journal = Journal(journal_path)
         self.outbox = Outbox(self.api, self.journal, kiosk_id="demo-kiosk-01", base_delay_s=0.001, max_delay_s=0.01)
-        payments = PaymentService(self.api, SimulatedTerminal(KEY, profile=profile, delay_s=0), card_timeout_s=5)
+        # These tests are about the journal, not the PIN limit (tests/test_emv_cvm.py is): any amount goes.
+        payments = PaymentService(self.api, SimulatedTerminal(KEY, profile=profile, delay_s=0), card_timeout_s=5,
+                                  no_cvm_limit_cents=100_000_000)
         payments.STATUS_FIRST_DELAY_S = 0.001
         self.checkout = Checkout(self.journal, payments, self.outbox, kiosk_id="demo-kiosk-01",
                                  store_id="utrecht-centrum", tracking_base_url=base_url)

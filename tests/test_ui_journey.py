@@ -145,3 +145,27 @@ async def test_receipt_at_once_when_the_order_api_is_down_and_the_order_number_f
         assert screen.ids.order_number.text.startswith("Ordernummer K-")
     with sqlite3.connect(central_server.db_path) as db:
         assert db.execute("SELECT COUNT(*) FROM orders WHERE order_id = ?", (receipt.order_id,)).fetchone()[0] == 1
+
+
+async def test_a_cart_above_the_contactless_limit_says_so_before_paying(central_server, needs_display, tmp_path):
+    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated")
+    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path)
+    async with running_app(settings, terminal) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        await driver.wait_until(lambda: app.catalog_ready, "the catalog", timeout_s=60)
+        catalog = app.services.catalog
+        expensive = next(p for p in (catalog.product(f"P{n:06d}") for n in range(1, 300))
+                         if p is not None and p.variants[0].price_cents > 5000)
+        await driver.tap(app.root.get_screen("attract"))
+        await driver.wait_for_screen("categories")
+        app.open_product(expensive.id)
+        await driver.wait_for_screen("article")
+        article = app.root.get_screen("article")
+        await driver.tap(article.ids.add_button)
+        await driver.tap(article.ids.to_cart_button)
+        await driver.wait_for_screen("cart")
+        cart = app.root.get_screen("cart")
+        await driver.frames(3)
+        assert cart.ids.pay_button.disabled
+        assert "tot €" in cart.ids.over_limit.text and "50,00" in cart.ids.over_limit.text
+        await driver.screenshot("cart-over-limit")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from kiosk.hardware.badges import BadgeMatcher
 from kiosk.hardware.terminal import CardError, PaymentTerminal
 
 log = logging.getLogger("kiosk.hardware")
@@ -48,6 +49,7 @@ def open_terminal(
     public_key_path: Path,
     simulated_profile: str = "visa",
     simulated_delay_s: float = 1.5,
+    badge_matcher: BadgeMatcher | None = None,
 ) -> PaymentTerminal:
     """The payment terminal to use: "pcsc", "simulated", or "auto" (PC/SC when pcscd answers and lists
     at least one physical reader, else the simulator). `reader` is a reader-name substring (None: the
@@ -63,7 +65,9 @@ def open_terminal(
     if kind == "pcsc":
         from kiosk.hardware.pcsc_terminal import PcscTerminal
 
-        return PcscTerminal(reader, Path(public_key_path))
+        return PcscTerminal(reader, Path(public_key_path), badge_matcher=badge_matcher)
     from kiosk.hardware.simulator import SimulatedTerminal
 
-    return SimulatedTerminal(Path(public_key_path), profile=simulated_profile, delay_s=simulated_delay_s)
+    return SimulatedTerminal(
+        Path(public_key_path), profile=simulated_profile, delay_s=simulated_delay_s, badge_matcher=badge_matcher
+    )

@@ -136,7 +136,9 @@ class PcscContext:
         if hresult != scard.SCARD_S_SUCCESS:
             raise _reader_unavailable(hresult, f"cannot connect to the card in {reader!r}")
         log.debug("card connected in %r, protocol T=%d", reader, 0 if protocol == scard.SCARD_PROTOCOL_T0 else 1)
-        return CardConnection(self, reader, card, protocol)
+        status = scard.SCardStatus(card)  # (hresult, reader, state, protocol, ATR)
+        atr = bytes(status[4]) if status[0] == scard.SCARD_S_SUCCESS and len(status) > 4 else b""
+        return CardConnection(self, reader, card, protocol, atr)
 
     def card_present(self, reader: str, settle_s: float) -> bool:
         """Whether a card is still on the reader, giving pcscd `settle_s` to notice a removal."""
@@ -160,6 +162,7 @@ class CardConnection:
     reader: str
     handle: int
     protocol: int
+    atr: bytes = b""  # the card's ATR (a contactless card's PC/SC pseudo-ATR)
 
     def transmit(self, command: bytes) -> bytes:
         pci = scard.SCARD_PCI_T0 if self.protocol == scard.SCARD_PROTOCOL_T0 else scard.SCARD_PCI_T1

@@ -44,6 +44,7 @@ def seal_readout(readout: EmvReadout, public_key: X25519PublicKey) -> CardReadRe
             currency_code=readout.currency_code,
             transaction_date=readout.transaction_date.strftime("%y%m%d"),
             tvr=readout.tvr.hex().upper(),
+            aip=readout.aip.hex().upper() if readout.aip else None,
         )
         summary = CardSummary(
             scheme=readout.scheme, masked_pan=readout.masked_pan, expiry_month=expiry_month(readout.expiry)

@@ -1,6 +1,8 @@
 """The real payment terminal: a PC/SC card reader, the EMV flow, the sealed result.
 
-    wait for a card (card_reader) -> emv.read_emv -> card_result.seal_readout -> CardReadResult
+    wait for a card (card_reader) -> staff badge? (badges) -> emv.read_emv -> card_result.seal_readout
+
+The interface (contact or contactless) comes from the card's ATR (`emv.interface_for_atr`).
 """
 
 from __future__ import annotations
@@ -9,10 +11,18 @@ import logging
 import threading
 from pathlib import Path
 
+from kiosk.hardware.badges import BadgeMatcher, identify_badge
 from kiosk.hardware.card_reader import PcscContext
 from kiosk.hardware.card_result import load_payment_key, seal_readout
-from kiosk.hardware.emv import read_emv
-from kiosk.hardware.terminal import CardError, CardReadResult, CardRequest, ReadCancelled
+from kiosk.hardware.emv import interface_for_atr, read_emv
+from kiosk.hardware.terminal import (
+    ApplicationChooser,
+    BadgePresented,
+    CardError,
+    CardReadResult,
+    CardRequest,
+    ReadCancelled,
+)
 
 log = logging.getLogger("kiosk.hardware.pcsc_terminal")
 
@@ -22,9 +32,16 @@ class PcscTerminal:
 
     name = "pcsc"
 
-    def __init__(self, reader_name_contains: str | None, payment_public_key_path: Path):
+    def __init__(
+        self,
+        reader_name_contains: str | None,
+        payment_public_key_path: Path,
+        *,
+        badge_matcher: BadgeMatcher | None = None,
+    ):
         self.reader_name_contains = reader_name_contains
         self._public_key = load_payment_key(payment_public_key_path)
+        self.badge_matcher = badge_matcher
 
     def __repr__(self) -> str:
         return f"PcscTerminal(reader_name_contains={self.reader_name_contains!r})"
@@ -37,7 +54,13 @@ class PcscTerminal:
         except CardError:
             return False
 
-    def read_card(self, request: CardRequest, cancel: threading.Event) -> CardReadResult:
+    def read_card(
+        self,
+        request: CardRequest,
+        cancel: threading.Event,
+        *,
+        choose_application: ApplicationChooser | None = None,
+    ) -> CardReadResult:
         # A fresh context per read: survives pcscd restarts and readers plugged in later.
         with PcscContext() as context:
             reader = context.choose_reader(self.reader_name_contains)
@@ -50,7 +73,15 @@ class PcscTerminal:
                         raise ReadCancelled("card read cancelled")
                     return connection.transmit(command)
 
-                readout = read_emv(transmit, request)
+                badge_id = identify_badge(connection, self.badge_matcher)
+                if badge_id is not None:
+                    raise BadgePresented("a staff badge was presented", badge_id=badge_id)
+                readout = read_emv(
+                    transmit,
+                    request,
+                    interface=interface_for_atr(connection.atr),
+                    choose_application=choose_application,
+                )
             finally:
                 connection.disconnect()
         return seal_readout(readout, self._public_key)

@@ -12,9 +12,12 @@ import threading
 import time
 from pathlib import Path
 
+from kiosk.hardware.badges import BadgeMatcher, identify_badge
 from kiosk.hardware.card_result import load_payment_key, seal_readout
-from kiosk.hardware.emv import read_emv
+from kiosk.hardware.emv import interface_for_atr, read_emv
 from kiosk.hardware.terminal import (
+    ApplicationChooser,
+    BadgePresented,
     CardReadResult,
     CardRemovedTooEarly,
     CardRequest,
@@ -37,12 +40,14 @@ class SimulatedTerminal:
         *,
         profile: CardProfile | str = "visa",
         delay_s: float | None = 1.5,
+        badge_matcher: BadgeMatcher | None = None,
     ):
         if isinstance(profile, str) and profile not in PROFILES:
             raise ValueError(f"unknown card profile {profile!r}; known: {', '.join(PROFILES)}")
         self._public_key = load_payment_key(public_key_path)
         self.card = VirtualCard(profile)  # one card for the terminal's life, so its ATC counts up
         self.delay_s = delay_s
+        self.badge_matcher = badge_matcher
 
     def __repr__(self) -> str:
         return f"SimulatedTerminal(profile={self.card.profile.name!r}, delay_s={self.delay_s})"
@@ -50,7 +55,13 @@ class SimulatedTerminal:
     def is_available(self) -> bool:
         return True
 
-    def read_card(self, request: CardRequest, cancel: threading.Event) -> CardReadResult:
+    def read_card(
+        self,
+        request: CardRequest,
+        cancel: threading.Event,
+        *,
+        choose_application: ApplicationChooser | None = None,
+    ) -> CardReadResult:
         started = time.monotonic()
         wait = request.card_timeout_s if self.delay_s is None else min(self.delay_s, request.card_timeout_s)
         if cancel.wait(max(0.0, wait)):
@@ -69,4 +80,19 @@ class SimulatedTerminal:
             except CardWithdrawn:
                 raise CardRemovedTooEarly("the card was removed before the read finished") from None
 
-        return seal_readout(read_emv(transmit, request), self._public_key)
+        card = self.card
+
+        class _Connection:  # what badges.identify_badge needs: the ATR and a transmit
+            atr = card.atr
+
+            @staticmethod
+            def transmit(command: bytes) -> bytes:
+                return transmit(command)
+
+        badge_id = identify_badge(_Connection(), self.badge_matcher)
+        if badge_id is not None:
+            raise BadgePresented("a staff badge was presented", badge_id=badge_id)
+        readout = read_emv(
+            transmit, request, interface=interface_for_atr(card.atr), choose_application=choose_application
+        )
+        return seal_readout(readout, self._public_key)

@@ -11,6 +11,7 @@ Calls are blocking (pyscard blocks): the payment service runs them in a worker t
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -27,6 +28,9 @@ class CardRequest:
     country_code: str = "0528"  # ISO 3166 numeric, the Netherlands
     transaction_date: date | None = None  # today when None
     card_timeout_s: float = 60.0
+    # Contactless no-CVM limit ("reader CVM required limit", EMV Book C-2 section 3.5 / Book C-3
+    # section 5.2.2): at or under it a contactless payment needs no cardholder verification.
+    no_cvm_limit_cents: int = 5000  # EUR 50
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,62 @@ class CardReadFailed(CardError):
     reason = "card_unreadable"
 
 
+class CardNeedsPin(CardError):
+    """The card requires a PIN (or a signature) for this amount, and the kiosk takes neither.
+
+    Raised before GENERATE AC (EMV Book 3 section 10.5, Books C-2/C-3 CVM processing), so the card
+    never computes a cryptogram for a payment that cannot go through. No PIN is ever asked on screen:
+    the UI tells the shopper this card cannot pay this amount here (pay at the till, or tap a phone).
+    """
+
+    reason = "pin_required"
+
+
+class BadgePresented(CardError):
+    """A staff badge, not a payment card, was presented on the pay screen (issue 9: staff mode).
+
+    `badge_id` is the badge's UID (hex) when the reader gave one, else its ATR (hex): never card data.
+    """
+
+    reason = "staff_badge"
+
+    def __init__(self, message: str = "a staff badge was presented", *, badge_id: str | None = None):
+        super().__init__(message)
+        self.badge_id = badge_id
+
+
+@dataclass(frozen=True)
+class ApplicationChoice:
+    """One payment application the card offers, as shown to the shopper when a choice is needed
+    (EMV Book 1 section 12.4). `aid` is hex; `label` is the card's '50' (or '9F12') text."""
+
+    aid: str
+    label: str
+    priority: int  # '87' bits 4-1; 0 = none given, 1 = highest
+    scheme: str = ""
+
+
+ApplicationChooser = Callable[[list[ApplicationChoice]], "ApplicationChoice | None"]
+"""Called (on the card-read thread) when the card asks for cardholder confirmation or offers
+applications of equal priority; returns the chosen one, or None when the shopper cancels."""
+
+
 class PaymentTerminal(Protocol):
     name: str
 
     def is_available(self) -> bool:
         """True when the reader is there and usable (pcscd running, reader plugged in)."""
 
-    def read_card(self, request: CardRequest, cancel: threading.Event) -> CardReadResult:
+    def read_card(
+        self,
+        request: CardRequest,
+        cancel: threading.Event,
+        *,
+        choose_application: ApplicationChooser | None = None,
+    ) -> CardReadResult:
         """Wait for a card (up to request.card_timeout_s), run the EMV flow, return the sealed result.
 
-        Raises a `CardError` subclass for every failure a shopper can cause.
+        Raises a `CardError` subclass for every failure a shopper can cause (`CardNeedsPin` above the
+        no-CVM limit, `BadgePresented` for a staff badge). `choose_application` None: the card's
+        highest-priority application is used without asking.
         """

@@ -137,10 +137,14 @@ async def shop_until_pay(driver: UiDriver) -> None:
     await driver.wait_until(lambda: len(products.ids.grid.data) > 0, "products")
     await driver.frames(3)
     await driver.screenshot("03-products")
-    # Prefer an article with variants among the first rows, to show the variant picker at work.
+    # Prefer an article with variants among the first rows, to show the variant picker at work, that
+    # costs no more than a contactless payment without PIN allows (the pillar takes no PINs).
+    limit = app.services.settings.payment.no_cvm_limit_cents
     rows = products.ids.grid.data[:6]
-    with_variants = [i for i, row in enumerate(rows) if len(app.services.catalog.product(row["key"]).variants) > 1]
-    await driver.tap(driver.visible_tile(products.ids.grid, with_variants[0] if with_variants else 0))
+    articles = [app.services.catalog.product(row["key"]) for row in rows]
+    affordable = [i for i, p in enumerate(articles) if max(v.price_cents for v in p.variants) <= limit] or [0]
+    with_variants = [i for i in affordable if len(articles[i].variants) > 1]
+    await driver.tap(driver.visible_tile(products.ids.grid, (with_variants or affordable)[0]))
 
     await driver.wait_for_screen("article")
     article = driver.screen("article")

@@ -1,4 +1,4 @@
-from kivy.properties import NumericProperty
+from kivy.properties import BooleanProperty, NumericProperty
 
 from kiosk.checkout import new_order_reference
 from kiosk.screens.base import KioskScreen
@@ -7,11 +7,15 @@ from kiosk.views import cart_rows
 
 class CartScreen(KioskScreen):
     total_cents = NumericProperty(0)
+    limit_cents = NumericProperty(0)
+    over_limit = BooleanProperty(False)  # the pillar takes no PIN: above the no-CVM limit it cannot be paid here
 
     def refresh(self) -> None:
         cart = self.services.cart
         self.ids.lines.data = cart_rows(cart, self.app.lang, self.app.resolve_url)
         self.total_cents = cart.total_cents
+        self.limit_cents = self.services.settings.payment.no_cvm_limit_cents
+        self.over_limit = cart.total_cents > self.limit_cents
         self.app.refresh_cart()
 
     def on_language(self, *args) -> None:
@@ -25,7 +29,7 @@ class CartScreen(KioskScreen):
             self.refresh()
 
     def pay(self) -> None:
-        if self.services.cart.is_empty():
+        if self.services.cart.is_empty() or self.over_limit:
             return
         # One reference per checkout: a retry with another card pays for the same order.
         self.app.screen("pay").begin(new_order_reference())

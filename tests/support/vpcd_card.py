@@ -56,6 +56,9 @@ class VpcdCard:
                 f"cannot reach vpcd on {self.host}:{self.port} ({exc}); is pcscd running with vsmartcard-vpcd?"
             ) from exc
         sock.settimeout(None)
+        # Small frames both ways: without these, Nagle on one side and delayed ACKs on the other
+        # add ~40 ms to every APDU (a real reader's latency is a few ms).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self.withdrawn.clear()
         self._thread = threading.Thread(target=self._serve, args=(sock,), name=f"vpcd-card-{self.port}", daemon=True)
@@ -104,9 +107,18 @@ class VpcdCard:
             return  # removed from the test's thread while we were reading
 
 
+def _quickack(sock: socket.socket) -> None:
+    """Linux: ACK at once (the setting does not stick, so it is renewed before every read)."""
+    quickack = getattr(socket, "TCP_QUICKACK", None)
+    if quickack is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
+
+
 def _read_exact(sock: socket.socket, count: int) -> bytes | None:
     data = b""
     while len(data) < count:
+        _quickack(sock)
         chunk = sock.recv(count - len(data))
         if not chunk:
             return None
