@@ -37,6 +37,7 @@ log = logging.getLogger("kiosk.payments")
 class PaymentState(str, Enum):
     idle = "idle"
     waiting_for_card = "waiting_for_card"
+    reading = "reading"
     authorising = "authorising"
     approved = "approved"
     declined = "declined"
@@ -127,8 +128,13 @@ class PaymentService:
     async def _attempt(self, order_id: str, amount_cents: int,
                        before_authorise: Callable[[PaymentRequest], Awaitable[object]] | None) -> PaymentProgress:
         self._report(PaymentProgress(PaymentState.waiting_for_card))
+        loop = asyncio.get_running_loop()
+
+        def card_present() -> None:  # on the reading thread: hand over to the loop
+            loop.call_soon_threadsafe(self._report, PaymentProgress(PaymentState.reading))
+
         request = CardRequest(amount_cents=amount_cents, card_timeout_s=self._card_timeout_s,
-                              no_cvm_limit_cents=self._no_cvm_limit_cents)
+                              no_cvm_limit_cents=self._no_cvm_limit_cents, on_card_present=card_present)
         try:
             card: CardReadResult = await asyncio.to_thread(self._terminal.read_card, request, self._cancel)
         except CardError as exc:

@@ -60,7 +60,8 @@ async def test_approved_payment_goes_through_every_state():
     svc, states = service(api)
     result = await svc.pay("kiosk.ORDER1", 2495)
     assert result.state is PaymentState.approved
-    assert states == [PaymentState.waiting_for_card, PaymentState.authorising, PaymentState.approved]
+    assert states == [PaymentState.waiting_for_card, PaymentState.reading, PaymentState.authorising,
+                      PaymentState.approved]
     assert result.card.masked_pan.endswith("0010") and "*" in result.card.masked_pan
     request = api.authorise_calls[0]
     assert request.amount_cents == 2495 and request.order_id == "kiosk.ORDER1"

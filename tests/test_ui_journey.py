@@ -28,7 +28,10 @@ async def test_shopper_orders_and_pays_with_a_card_through_pcscd(central_server,
     try:
         async with running_app(settings, terminal) as app:
             driver = UiDriver(app, tmp_path / "shots")
+            seen = []
+            app.services.on_payment_change(lambda progress: seen.append(progress.state.value))
             receipt = await play_journey(driver, present_card)
+            assert seen == ["waiting_for_card", "reading", "authorising", "approved"]
             receipt_screen = app.root.get_screen("receipt")
             assert receipt_screen.ids.reference.text == receipt.reference
             assert receipt.confirmed, "the reference server was up: the order must be confirmed"

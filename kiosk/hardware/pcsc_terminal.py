@@ -66,6 +66,8 @@ class PcscTerminal:
             reader = context.choose_reader(self.reader_name_contains)
             log.info("waiting up to %g s for a card on %r", request.card_timeout_s, reader)
             connection = context.wait_for_card(reader, request.card_timeout_s, cancel)
+            if request.on_card_present is not None:
+                request.on_card_present()
             try:
 
                 def transmit(command: bytes) -> bytes:

@@ -70,6 +70,8 @@ class SimulatedTerminal:
             raise NoCardPresented(f"no card presented within {request.card_timeout_s:g} s")
         log.info("simulated %s card tapped after %.1f s", self.card.profile.name, time.monotonic() - started)
 
+        if request.on_card_present is not None:
+            request.on_card_present()
         self.card.reset()
 
         def transmit(command: bytes) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
@@ -31,6 +31,9 @@ class CardRequest:
     # Contactless no-CVM limit ("reader CVM required limit", EMV Book C-2 section 3.5 / Book C-3
     # section 5.2.2): at or under it a contactless payment needs no cardholder verification.
     no_cvm_limit_cents: int = 5000  # EUR 50
+    # Called (on the reading thread) the moment a card is there, before the EMV flow starts, so the
+    # pay screen can say "reading, keep the card still". Must be quick and thread-safe.
+    on_card_present: Callable[[], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
