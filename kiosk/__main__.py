@@ -52,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(catalog_commands.add_parser("sync", help="sync the catalog from the central API (with progress)"))
 
+    doctor = commands.add_parser("doctor", help="check the pillar's hardware")
+    doctor_commands = doctor.add_subparsers(dest="doctor_command", required=True)
+    card = doctor_commands.add_parser("card", help="read a card as a payment would, without authorising")
+    card.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="kiosk.toml (default: %(default)s)")
+    card.add_argument("--amount", type=int, default=1000, help="amount in cents for the CVM decision (default 1000)")
+    card.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
+    card.add_argument("--json", action="store_true", help="print JSON")
+
     central = commands.add_parser("central", help="serve the reference central order API")
     central.add_argument("--host", default="127.0.0.1")
     central.add_argument("--port", type=int, default=8700)
@@ -89,6 +97,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args, _settings(args.config))
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from kiosk.hardware.doctor import check_card
+    from kiosk.hardware.terminal import CardError
+
+    settings = _settings(args.config)
+    try:
+        result = check_card(settings.payment.reader, args.amount, timeout_s=args.timeout,
+                            no_cvm_limit_cents=settings.payment.no_cvm_limit_cents)
+    except CardError as exc:
+        if args.json:
+            print(json.dumps({"error": exc.reason, "message": str(exc)}))
+        else:
+            print(f"kiosk doctor card: {exc.reason}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    else:
+        for key, value in result.as_dict().items():
+            print(f"{key:>18}: {value}")
+    return 0 if result.cvm == "no_cvm" else 3
+
+
 def cmd_catalog(args: argparse.Namespace) -> int:
     from kiosk.catalog.cli import main as catalog_main
 
@@ -100,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    handlers = {"run": cmd_run, "demo": cmd_demo, "central": cmd_central, "catalog": cmd_catalog}
+    handlers = {"run": cmd_run, "demo": cmd_demo, "central": cmd_central, "catalog": cmd_catalog,
+                "doctor": cmd_doctor}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:
