@@ -29,7 +29,7 @@ from kiosk.api import (
     ApiTimeoutError,
 )
 from kiosk.contract import CardSummary, Payment, PaymentRequest, PaymentStatus
-from kiosk.hardware.terminal import CardError, CardReadResult, CardRequest, PaymentTerminal
+from kiosk.hardware.terminal import ApplicationChoice, CardError, CardReadResult, CardRequest, PaymentTerminal
 
 log = logging.getLogger("kiosk.payments")
 
@@ -37,6 +37,7 @@ log = logging.getLogger("kiosk.payments")
 class PaymentState(str, Enum):
     idle = "idle"
     waiting_for_card = "waiting_for_card"
+    choosing_application = "choosing_application"  # the card offers several: the shopper picks one
     reading = "reading"
     authorising = "authorising"
     approved = "approved"
@@ -58,6 +59,7 @@ class PaymentProgress:
     reason: str | None = None  # stable code: a CardError.reason, a decline code, "api_unavailable"
     card: CardSummary | None = None
     payment: Payment | None = None
+    choices: tuple[str, ...] = ()  # application labels, while choosing_application
 
 
 class PaymentApi(Protocol):
@@ -93,6 +95,7 @@ class PaymentService:
         self._no_cvm_limit_cents = no_cvm_limit_cents
         self._on_change = on_change or (lambda progress: None)
         self._cancel = threading.Event()
+        self._choice: asyncio.Future | None = None
         self._busy = False
         self.progress = PaymentProgress(PaymentState.idle)
 
@@ -102,10 +105,33 @@ class PaymentService:
 
     def cancel(self) -> bool:
         """Ask the running attempt to stop; only possible while no card has been read."""
-        if self.progress.state is PaymentState.waiting_for_card:
+        if self.progress.state in (PaymentState.waiting_for_card, PaymentState.choosing_application):
             self._cancel.set()
+            self._resolve_choice(None)
             return True
         return False
+
+    def choose(self, index: int) -> None:
+        """The shopper picked one of `progress.choices`."""
+        self._resolve_choice(index)
+
+    def _resolve_choice(self, index: int | None) -> None:
+        future = self._choice
+        if future is not None and not future.done():
+            future.set_result(index)
+
+    async def _ask_choice(self, choices: list[ApplicationChoice]) -> ApplicationChoice | None:
+        self._choice = asyncio.get_running_loop().create_future()
+        self._report(PaymentProgress(PaymentState.choosing_application,
+                                     choices=tuple(c.label or c.scheme or c.aid for c in choices)))
+        try:
+            index = await self._choice
+        finally:
+            self._choice = None
+        if index is None:
+            return None
+        self._report(PaymentProgress(PaymentState.reading))
+        return choices[index]
 
     def _report(self, progress: PaymentProgress) -> PaymentProgress:
         self.progress = progress
@@ -133,10 +159,20 @@ class PaymentService:
         def card_present() -> None:  # on the reading thread: hand over to the loop
             loop.call_soon_threadsafe(self._report, PaymentProgress(PaymentState.reading))
 
+        def choose_application(choices: list[ApplicationChoice]) -> ApplicationChoice | None:
+            # On the reading thread, with the card on the reader: ask the shopper on the loop and wait.
+            asked = asyncio.run_coroutine_threadsafe(self._ask_choice(choices), loop)
+            try:
+                return asked.result(timeout=self._card_timeout_s)
+            except TimeoutError:
+                asked.cancel()
+                return None
+
         request = CardRequest(amount_cents=amount_cents, card_timeout_s=self._card_timeout_s,
                               no_cvm_limit_cents=self._no_cvm_limit_cents, on_card_present=card_present)
         try:
-            card: CardReadResult = await asyncio.to_thread(self._terminal.read_card, request, self._cancel)
+            card: CardReadResult = await asyncio.to_thread(self._terminal.read_card, request, self._cancel,
+                                                           choose_application=choose_application)
         except CardError as exc:
             state = PaymentState.cancelled if exc.reason == "cancelled" else PaymentState.failed
             log.info("card read ended: %s", exc.reason)

@@ -172,3 +172,25 @@ async def test_a_cart_above_the_contactless_limit_says_so_before_paying(central_
         assert cart.ids.pay_button.disabled
         assert "tot €" in cart.ids.over_limit.text and "50,00" in cart.ids.over_limit.text
         await driver.screenshot("cart-over-limit")
+
+
+async def test_a_card_with_two_applications_lets_the_shopper_choose(central_server, needs_display, tmp_path):
+    from kiosk.screens.autopilot import shop_until_pay
+
+    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated")
+    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
+                             simulated_profile="two_apps_confirm", simulated_delay_s=0.2)
+    async with running_app(settings, terminal) as app:
+        driver = UiDriver(app, tmp_path / "shots")
+        await shop_until_pay(driver)
+        pay = app.root.get_screen("pay")
+        await driver.wait_until(lambda: pay.state == "choosing_application", "the application choice")
+        await driver.frames(3)
+        buttons = list(reversed(pay.ids.choices.children))
+        assert [b.text for b in buttons] == ["MASTERCARD", "MAESTRO"]
+        await driver.screenshot("pay-choose-application")
+        await driver.tap(buttons[1])
+        await driver.wait_for_screen("receipt", timeout_s=30)
+        receipt = app.root.get_screen("receipt").receipt
+        assert receipt.card.scheme == "Maestro"
+        assert pay.ids.choices.children == []

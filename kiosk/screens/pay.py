@@ -4,6 +4,7 @@ from kivy.properties import NumericProperty, StringProperty
 
 from kiosk.payments import PaymentProgress, PaymentState
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.widgets import KButton
 
 
 log = logging.getLogger("kiosk.screens.pay")
@@ -58,6 +59,15 @@ class PayScreen(KioskScreen):
     def on_progress(self, progress: PaymentProgress) -> None:
         self.state = "placing" if progress.state is PaymentState.approved else progress.state.value
         self.reason = progress.reason or ""
+        self._show_choices(progress.choices if progress.state is PaymentState.choosing_application else ())
+
+    def _show_choices(self, labels: tuple[str, ...]) -> None:
+        box = self.ids.choices
+        box.clear_widgets()
+        for index, label in enumerate(labels):
+            button = KButton(text=label, kind="secondary")
+            button.bind(on_release=lambda _, i=index: self.services.payments.choose(i))
+            box.add_widget(button)
 
     def cancel(self) -> None:
         self.services.payments.cancel()
