@@ -58,6 +58,21 @@ class PaymentSection(_Section):
     simulated_delay_s: float = Field(default=1.5, ge=0, le=60)
 
 
+class StaffSection(_Section):
+    # Staff badges tapped on the card reader are told apart from payment cards (never paid with).
+    badge_atr_patterns: list[str] = Field(default_factory=list, description="hex ATRs, XX = any byte")
+    badge_uids: list[str] = Field(default_factory=list, description="hex card UIDs")
+
+    @field_validator("badge_atr_patterns", "badge_uids")
+    @classmethod
+    def _hex_bytes(cls, values: list[str]) -> list[str]:
+        for value in values:
+            text = value.replace(" ", "").replace(":", "").upper()
+            if not text or len(text) % 2 or any(c not in "0123456789ABCDEFX" for c in text):
+                raise ValueError(f"{value!r} is not hex bytes")
+        return values
+
+
 class CatalogSection(_Section):
     directory: Path = Field(default=Path("../var/catalog"), description="The local catalog copy (SQLite)")
     sync_interval_s: float = Field(default=900.0, ge=30, le=86_400, description="Delta sync every so often")
@@ -84,6 +99,7 @@ class Settings(_Section):
     payment: PaymentSection = PaymentSection()
     catalog: CatalogSection = CatalogSection()
     journal: JournalSection = JournalSection()
+    staff: StaffSection = StaffSection()
     display: DisplaySection = DisplaySection()
     source: Path | None = Field(default=None, exclude=True)
 

@@ -67,16 +67,12 @@ async def run_kiosk(settings: Settings, window: WindowOptions,
     prepare_kivy(window)
     from kiosk.api import CentralApi
     from kiosk.app import KioskApp
-    from kiosk.hardware import open_terminal
     from kiosk.services import KioskServices
 
     api = CentralApi(settings.api.base_url, settings.api.token.get_secret_value(),
                      connect_timeout=settings.api.connect_timeout_s, read_timeout=settings.api.read_timeout_s,
                      retries=settings.api.retries)
-    terminal = open_terminal(settings.payment.terminal, reader=settings.payment.reader,
-                             public_key_path=settings.payment_public_key_path,
-                             simulated_profile=settings.payment.simulated_profile,
-                             simulated_delay_s=settings.payment.simulated_delay_s)
+    terminal = open_terminal_for(settings)
     log.info("payment terminal: %s", terminal.name)
     services = KioskServices(settings, api, terminal)
     app = KioskApp(services, animate=window.animate, lockdown=window.lockdown)
@@ -86,6 +82,20 @@ async def run_kiosk(settings: Settings, window: WindowOptions,
         await app.async_run(async_lib="asyncio")
     finally:
         await services.aclose()
+
+
+def open_terminal_for(settings: Settings):
+    """The payment terminal the settings ask for, knowing the staff badges."""
+    from kiosk.hardware import open_terminal
+    from kiosk.hardware.badges import BadgeMatcher
+
+    staff = settings.staff
+    matcher = BadgeMatcher(staff.badge_atr_patterns, staff.badge_uids) if (
+        staff.badge_atr_patterns or staff.badge_uids) else None
+    return open_terminal(settings.payment.terminal, reader=settings.payment.reader,
+                         public_key_path=settings.payment_public_key_path,
+                         simulated_profile=settings.payment.simulated_profile,
+                         simulated_delay_s=settings.payment.simulated_delay_s, badge_matcher=matcher)
 
 
 def run(settings: Settings, window: WindowOptions,

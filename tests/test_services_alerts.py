@@ -23,3 +23,36 @@ async def test_an_unusable_reader_tells_the_shopper_and_alerts_staff(central_ser
     assert result.progress.reason == "reader_unavailable"
     assert [a.kind for a in services.alerts] == ["reader_unavailable"]
     await services.aclose()
+
+
+@pytest.mark.hardware
+async def test_a_staff_badge_on_the_pay_screen_is_never_paid_with(central_server, vpcd_reader, vpcd_card, tmp_path):
+    import asyncio
+
+    from kiosk.config import parse_settings
+    from kiosk.launch import open_terminal_for
+
+    base = kiosk_settings(central_server.base_url, tmp_path, terminal="pcsc", reader=vpcd_reader)
+    settings = parse_settings({**base.model_dump(mode="json", exclude={"source"}),
+                               "api": {"base_url": central_server.base_url, "token": "demo-kiosk-token"},
+                               "staff": {"badge_uids": ["04A1B2C3"]}})
+    services = KioskServices(settings, CentralApi(central_server.base_url, "demo-kiosk-token"),
+                             open_terminal_for(settings))
+    await services.open_journal()
+    cart = Cart()
+    cart.add(CartLine(sku="P000001-01", product_id="P000001", name="x", variant_label="", unit_price_cents=100,
+                      quantity=1))
+    paying = asyncio.create_task(services.checkout.pay_and_order(cart, new_order_reference()))
+    await asyncio.sleep(0.2)
+    vpcd_card("badge")
+    result = await paying
+    assert result.progress.reason == "staff_badge"
+    assert result.receipt is None
+    await services.aclose()
+
+
+def test_badge_settings_must_be_hex(tmp_path):
+    from kiosk.config import ConfigError, parse_settings
+
+    with pytest.raises(ConfigError, match="staff.badge_uids"):
+        parse_settings({"staff": {"badge_uids": ["not hex"]}})
