@@ -56,3 +56,43 @@ def test_badge_settings_must_be_hex(tmp_path):
 
     with pytest.raises(ConfigError, match="staff.badge_uids"):
         parse_settings({"staff": {"badge_uids": ["not hex"]}})
+
+
+@pytest.mark.hardware
+async def test_tapping_the_card_twice_makes_one_payment(central_server, vpcd_reader, vpcd_card, tmp_path):
+    import asyncio
+    import sqlite3
+
+    from kiosk.checkout import CheckoutBusy
+    from kiosk.launch import open_terminal_for
+
+    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="pcsc", reader=vpcd_reader)
+    services = KioskServices(settings, CentralApi(central_server.base_url, "demo-kiosk-token"),
+                             open_terminal_for(settings))
+    await services.open_journal()
+    product = next(p for p in (await services.api.catalog_page(limit=50)).items if p.variants[0].price_cents <= 5000)
+    cart = Cart()
+    cart.add(CartLine(sku=product.variants[0].sku, product_id=product.id, name=product.name, variant_label="",
+                      unit_price_cents=product.variants[0].price_cents, quantity=1))
+    reference = new_order_reference()
+    paying = asyncio.create_task(services.checkout.pay_and_order(cart, reference))
+    await asyncio.sleep(0.2)
+    first = vpcd_card("visa")
+    first.remove()  # the shopper lifts the card and taps it again at once
+    vpcd_card("visa")
+    result = await paying
+    if result.receipt is None:
+        # The first tap was cut short (and the card was back before pcscd noticed it had gone):
+        # the shopper is told to try again, nothing was charged, and "try again" pays once.
+        assert result.progress.reason in ("card_removed", "card_unreadable"), result.progress
+        result = await services.checkout.pay_and_order(cart, reference)
+    assert result.receipt is not None and result.receipt.confirmed
+    with pytest.raises(CheckoutBusy):  # pressing "pay" again for a paid order does nothing
+        await services.checkout.pay_and_order(cart, reference)
+    await services.aclose()
+    order_id = services.checkout.order_id_for(reference)
+    with sqlite3.connect(central_server.db_path) as db:
+        approved = db.execute("SELECT COUNT(*) FROM payments WHERE order_id = ? AND status = 'approved'",
+                              (order_id,)).fetchone()[0]
+        orders = db.execute("SELECT COUNT(*) FROM orders WHERE order_id = ?", (order_id,)).fetchone()[0]
+    assert (approved, orders) == (1, 1)
