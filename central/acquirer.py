@@ -69,7 +69,7 @@ except ImportError:  # pragma: no cover - older cryptography
     from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
 
 from kiosk.contract import SealedCardData
-from kiosk.contract.sealing import CardDataPayload, SealError, load_private_key, open_sealed
+from kiosk.contract.sealing import CardDataPayload, SealError, load_private_key, luhn_valid, open_sealed
 
 DEFAULT_KEY_PATH = Path(__file__).parent / "keys" / "demo_payment_service_private.pem"
 AMOUNT_LIMIT_CENTS = 500_000
@@ -114,18 +114,6 @@ class Decision:
     @property
     def decline_message(self) -> str | None:
         return DECLINE_MESSAGES.get(self.decline_code) if self.decline_code else None
-
-
-def luhn_valid(number: str) -> bool:
-    if not number.isdigit():
-        return False
-    total = 0
-    for i, digit in enumerate(reversed(number)):
-        d = int(digit)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def is_expired(expiry_yymmdd: str, today: date) -> bool:

@@ -31,6 +31,19 @@ class SealError(Exception):
     """The sealed data could not be opened: wrong key, tampered, or malformed."""
 
 
+def luhn_valid(number: str) -> bool:
+    """The card-number check digit (ISO/IEC 7812-1 Annex B): every payment card number passes it."""
+    if not number.isdigit():
+        return False
+    total = 0
+    for i, digit in enumerate(reversed(number)):
+        d = int(digit)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
 class CardDataPayload(BaseModel):
     """What is inside a seal: exactly what the payment service needs to authorise (JSON, UTF-8).
 

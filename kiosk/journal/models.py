@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from kiosk.contract import CardSummary, Cents, Currency, Fulfilment, Ident, PaymentRequest, Sku
+from kiosk.contract.sealing import luhn_valid
 
 
 class OrderState(str, Enum):
@@ -64,20 +65,10 @@ del S
 _DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){11,18}(?!\d)")
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def looks_like_pan(text: str) -> bool:
     for match in _DIGIT_RUN.finditer(text):
         digits = re.sub(r"\D", "", match.group())
-        if 12 <= len(digits) <= 19 and _luhn_ok(digits):
+        if 12 <= len(digits) <= 19 and luhn_valid(digits):
             return True
     return False
 
