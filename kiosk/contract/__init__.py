@@ -13,7 +13,7 @@ Rules that hold for every model here:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Literal
 
@@ -53,9 +53,20 @@ class Health(WireModel):
 # --- errors -----------------------------------------------------------------------------------
 
 
+class Shortage(WireModel):
+    """One line the shop (or the warehouse, for delivery) cannot supply in the asked quantity."""
+
+    sku: Sku
+    store_id: Ident | None = Field(default=None, description="None for home delivery (the warehouse)")
+    wanted: int = Field(ge=1)
+    available: int = Field(ge=0)
+
+
 class ErrorBody(WireModel):
     code: str = Field(description="Stable machine-readable code, e.g. 'unauthorized', 'price_changed'")
     message: str = Field(description="Human-readable explanation (English), for logs and staff")
+    shortages: list[Shortage] = Field(
+        default_factory=list, description="With code 'stock_unavailable': which lines are short, and where")
 
 
 class ErrorResponse(WireModel):
@@ -134,12 +145,99 @@ class StockQuery(RequestModel):
 class StockLevel(WireModel):
     sku: Sku
     store_id: Ident
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, description="Available to sell: on hand minus active reservations")
+    location: str | None = Field(default=None, max_length=64,
+                                 description="Shelf or aisle in that shop when known, e.g. 'Gang 4, schap B'")
 
 
 class StockAnswer(WireModel):
     as_of: datetime
     levels: list[StockLevel]
+
+
+# --- quotes, fulfilment options and reservations ---------------------------------------------
+
+
+class ItemIn(RequestModel):
+    sku: Sku
+    quantity: int = Field(ge=1, le=99)
+
+
+class QuoteRequest(RequestModel):
+    """What would this cart cost, and how can the shopper get it? Asked before paying."""
+
+    store_id: Ident = Field(description="The shop where the kiosk stands")
+    lines: list[ItemIn] = Field(min_length=1, max_length=100)
+
+
+class QuoteLine(WireModel):
+    sku: Sku
+    name: str
+    quantity: int = Field(ge=1)
+    unit_price_cents: Cents = Field(description="Today's price; the kiosk shows it, never computes one")
+    line_total_cents: Cents
+
+
+FulfilmentType = Literal["take_now", "pickup", "delivery"]
+
+
+class FulfilmentOption(WireModel):
+    type: FulfilmentType
+    store_id: Ident | None = Field(default=None, description="For take_now and pickup")
+    cost_cents: Cents = Field(description="Delivery or pickup cost; 0 when free")
+    total_cents: Cents = Field(description="Lines plus cost: what the shopper pays with this option")
+    ready_on: date = Field(description="Pickup: the day it is ready in that shop. Delivery: the promised day")
+    in_stock: bool = Field(description="Pickup/take_now: the shop has every line now (else it is sent there)")
+
+
+class Quote(WireModel):
+    as_of: datetime
+    lines: list[QuoteLine]
+    subtotal_cents: Cents
+    currency: Currency = "EUR"
+    options: list[FulfilmentOption] = Field(
+        description="Only what is possible for this cart; shops that can neither supply nor get it are left out")
+    shortages: list[Shortage] = Field(
+        default_factory=list, description="Lines this kiosk's own shop cannot supply now (so no take_now)")
+
+
+class DeliveryAddress(RequestModel):
+    """Home delivery in the Netherlands. Personal data: the kiosk scrubs it once the order is placed."""
+
+    postcode: str = Field(pattern=r"^[1-9][0-9]{3}[A-Z]{2}$", description="Dutch postcode, no space: 1234AB")
+    house_number: int = Field(ge=1, le=99_999)
+    house_number_addition: str = Field(default="", max_length=8, pattern=r"^[A-Za-z0-9 -]*$")
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Fulfilment(RequestModel):
+    type: FulfilmentType
+    store_id: Ident | None = Field(default=None, description="For take_now and pickup")
+    cost_cents: Cents = Field(default=0, description="The cost the shopper saw in the quote")
+    delivery: DeliveryAddress | None = Field(default=None, description="Required for delivery, else absent")
+
+
+class ReservationRequest(RequestModel):
+    """Re-check and hold stock for a cart before the shopper pays (Idempotency-Key = reservation_id)."""
+
+    reservation_id: Ident
+    store_id: Ident = Field(description="The shop where the kiosk stands")
+    lines: list[ItemIn] = Field(min_length=1, max_length=100)
+    fulfilment: Fulfilment
+
+
+class ReservationStatus(str, Enum):
+    held = "held"
+    committed = "committed"
+    released = "released"
+
+
+class Reservation(WireModel):
+    reservation_id: Ident
+    status: ReservationStatus
+    expires_at: datetime = Field(description="A held reservation lapses then; placing the order commits it")
+    fulfilment_type: FulfilmentType
+    store_id: Ident | None = Field(default=None, description="Where the stock is held; None for the warehouse")
 
 
 # --- payments ---------------------------------------------------------------------------------
@@ -203,11 +301,6 @@ class OrderLineIn(RequestModel):
     unit_price_cents: Cents = Field(description="The price the shopper saw; the server refuses a stale one")
 
 
-class Fulfilment(RequestModel):
-    type: Literal["take_now", "pickup", "delivery"]
-    store_id: Ident | None = Field(default=None, description="For take_now and pickup")
-
-
 class OrderRequest(RequestModel):
     order_id: Ident = Field(description="Chosen by the kiosk; equal to the Idempotency-Key")
     kiosk_id: Ident
@@ -217,6 +310,8 @@ class OrderRequest(RequestModel):
     currency: Currency = "EUR"
     payment_id: Ident
     fulfilment: Fulfilment
+    reservation_id: Ident | None = Field(
+        default=None, description="The stock held before paying; without one the server reserves at once")
 
 
 class OrderStatus(str, Enum):
@@ -244,7 +339,10 @@ class Order(WireModel):
     total_cents: Cents
     currency: Currency = "EUR"
     payment_id: Ident
-    fulfilment_type: Literal["take_now", "pickup", "delivery"]
+    fulfilment_type: FulfilmentType
+    fulfilment_store_id: Ident | None = None
+    delivery_cost_cents: Cents = 0
+    ready_on: date | None = Field(default=None, description="Pickup ready / delivery promised day")
     created_at: datetime
     tracking_url: str
 
