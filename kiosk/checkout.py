@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from kiosk.cart import Cart, CartLine
 from kiosk.contract import CardSummary, Fulfilment, PaymentRequest
-from kiosk.journal import JournalEntry, JournalLine, OrderState
+from kiosk.journal import Customer, JournalEntry, JournalLine, OrderState
 from kiosk.journal.journal import Journal
 from kiosk.outbox import Outbox
 from kiosk.payments import PaymentProgress, PaymentService, PaymentState
@@ -61,6 +61,20 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class CheckoutPlan:
+    """How the shopper gets the cart, as quoted and reserved by the central API before paying.
+
+    `total_cents` is the quote's total for the chosen option (lines plus its cost): the kiosk charges
+    what the central API priced, never a sum of its own.
+    """
+
+    fulfilment: Fulfilment
+    total_cents: int
+    reservation_id: str | None = None
+    customer: Customer | None = None
+
+
+@dataclass(frozen=True)
 class CheckoutResult:
     progress: PaymentProgress
     receipt: Receipt | None = None
@@ -91,7 +105,13 @@ class Checkout:
                        total_cents=entry.total_cents, card=entry.card_summary,
                        tracking_url=self.tracking_url(entry.order_id), order_number=entry.order_number)
 
-    async def _open_order(self, cart: Cart, reference: str) -> JournalEntry:
+    def default_plan(self, cart: Cart) -> CheckoutPlan:
+        """Take it here, at the cart's prices: for callers that skip the fulfilment choice (tests, tools)."""
+        return CheckoutPlan(fulfilment=Fulfilment(type="take_now", store_id=self._store_id),
+                            total_cents=cart.total_cents)
+
+    async def _open_order(self, cart: Cart, reference: str, plan: CheckoutPlan | None = None) -> JournalEntry:
+        plan = plan or self.default_plan(cart)
         order_id = self.order_id_for(reference)
         entry = self._journal.get(order_id)
         if entry is None:
@@ -99,27 +119,35 @@ class Checkout:
                 order_id=order_id, reference=reference, kiosk_id=self._kiosk_id, store_id=self._store_id,
                 lines=[JournalLine(sku=l.sku, name=l.name, variant_label=l.variant_label, quantity=l.quantity,
                                    unit_price_cents=l.unit_price_cents) for l in cart.lines],
-                total_cents=cart.total_cents,
-                fulfilment=Fulfilment(type="pickup", store_id=self._store_id),
+                total_cents=plan.total_cents, fulfilment=plan.fulfilment, reservation_id=plan.reservation_id,
+                customer=plan.customer,
             ))
         if entry.state is OrderState.created:
             entry = await self._journal.advance(order_id, OrderState.awaiting_payment)
+        if entry.state is OrderState.awaiting_payment and (
+                entry.fulfilment != plan.fulfilment or entry.total_cents != plan.total_cents
+                or entry.reservation_id != plan.reservation_id or entry.customer != plan.customer):
+            # The shopper went back and chose another way to get it: nothing was charged yet.
+            entry = await self._journal.advance(order_id, OrderState.awaiting_payment, note="plan_changed",
+                                                fulfilment=plan.fulfilment, total_cents=plan.total_cents,
+                                                reservation_id=plan.reservation_id, customer=plan.customer)
         if entry.state is not OrderState.awaiting_payment:
             raise CheckoutBusy(f"order {order_id} is {entry.state.value}")
         return entry
 
-    async def pay_and_order(self, cart: Cart, reference: str) -> CheckoutResult:
+    async def pay_and_order(self, cart: Cart, reference: str, plan: CheckoutPlan | None = None) -> CheckoutResult:
         """Pay for the cart, then place the order. `reference` is made once per checkout, so a
         shopper who tries a second card after a decline is still paying for the same order."""
         if cart.is_empty():
             raise ValueError("cannot check out an empty cart")
+        plan = plan or self.default_plan(cart)
         lines = tuple(cart.lines)
         order_id = self.order_id_for(reference)
         # The shopper is here: the background must leave this order alone from its very first write
         # (else it could find it "created", nobody holding it, and call it abandoned).
         self._outbox.hold(order_id)
         try:
-            entry = await self._open_order(cart, reference)
+            entry = await self._open_order(cart, reference, plan)
         except BaseException:
             self._outbox.release(order_id)
             raise

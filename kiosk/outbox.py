@@ -31,7 +31,7 @@ from kiosk.api import (
     ApiStatusError,
     ApiTimeoutError,
 )
-from kiosk.contract import Order, OrderLineIn, OrderRequest, Payment, PaymentStatus
+from kiosk.contract import DeliveryAddress, Fulfilment, Order, OrderLineIn, OrderRequest, Payment, PaymentStatus
 from kiosk.journal import JournalEntry, OrderState
 from kiosk.journal.journal import Journal
 
@@ -94,8 +94,19 @@ class Outbox:
             lines=[OrderLineIn(sku=l.sku, quantity=l.quantity, unit_price_cents=l.unit_price_cents)
                    for l in entry.lines],
             total_cents=entry.total_cents, currency=entry.currency, payment_id=entry.payment_id,
-            fulfilment=entry.fulfilment,
+            fulfilment=self._fulfilment(entry), reservation_id=entry.reservation_id,
         )
+
+    @staticmethod
+    def _fulfilment(entry: JournalEntry) -> Fulfilment:
+        """The journal keeps the delivery address apart (as `customer`, scrubbed once placed); it joins
+        the fulfilment only in the request itself."""
+        customer = entry.customer
+        if entry.fulfilment.type != "delivery" or customer is None or customer.postcode is None:
+            return entry.fulfilment
+        address = DeliveryAddress(postcode=customer.postcode, house_number=customer.house_number,
+                                  house_number_addition=customer.house_number_addition, email=customer.email)
+        return entry.fulfilment.model_copy(update={"delivery": address})
 
     async def submit(self, order_id: str) -> JournalEntry:
         """One submission attempt of a paid order; returns the entry as it stands afterwards."""

@@ -41,7 +41,9 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     # Written before the card is touched; the shopper may walk away (failed, reason "cancelled").
     S.created: frozenset({S.awaiting_payment, S.failed}),
     # Written before authorisation is sent (with the payment id of this attempt and its request).
-    S.awaiting_payment: frozenset({S.authorising, S.failed}),
+    # awaiting_payment -> awaiting_payment: the shopper went back and chose another way to get it
+    #   (new fulfilment, total and reservation); nothing was charged yet.
+    S.awaiting_payment: frozenset({S.awaiting_payment, S.authorising, S.failed}),
     # authorising -> authorising: a status inquiry for a lost answer ("payment_unknown") that did
     #   not settle yet; the entry stays here until it does.
     # -> awaiting_payment: declined, the shopper may try another card (a new payment id).
@@ -105,6 +107,9 @@ class Customer(_JournalModel):
     name: FreeText | None = None
     email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     address: FreeText | None = None
+    postcode: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{3}[A-Z]{2}$")] | None = None
+    house_number: Annotated[int, Field(ge=1, le=99_999)] | None = None
+    house_number_addition: Annotated[str, StringConstraints(max_length=8)] = ""
 
 
 class HistoryItem(_JournalModel):
@@ -123,8 +128,9 @@ class JournalEntry(_JournalModel):
     lines: list[JournalLine] = Field(min_length=1, max_length=100)
     total_cents: Cents
     currency: Currency = "EUR"
-    fulfilment: Fulfilment
+    fulfilment: Fulfilment  # never holds the delivery address: that is `customer`, scrubbed when placed
     customer: Customer | None = None
+    reservation_id: Ident | None = None  # the stock the central API holds for this order
 
     state: OrderState = OrderState.created
     payment_id: Ident | None = None  # the current payment attempt (its idempotency key)
