@@ -7,7 +7,11 @@ the error codes and `kiosk/contract` for the bodies):
   GET  /v1/catalog?cursor=&limit=       CatalogPage; limit 1..500 (200)
   GET  /v1/categories                   list[Category]
   GET  /v1/stores                       list[Store]
-  POST /v1/stock:query                  StockQuery -> StockAnswer
+  POST /v1/stock:query                  StockQuery -> StockAnswer (available = on hand - held)
+  POST /v1/quotes                       QuoteRequest -> Quote (prices, fulfilment options, shortages)
+  POST /v1/reservations                 ReservationRequest -> Reservation (201), Idempotency-Key = reservation_id
+  GET  /v1/reservations/{id}            Reservation
+  POST /v1/reservations/{id}/release    Reservation (released)
   POST /v1/payments                     PaymentRequest -> Payment (201), Idempotency-Key = payment_id
   GET  /v1/payments/{payment_id}        Payment
   POST /v1/payments/{payment_id}/void   Payment (voided)
@@ -19,21 +23,27 @@ the error codes and `kiosk/contract` for the bodies):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from central import routes_catalog, routes_orders
+from central import routes_catalog, routes_fulfilment, routes_orders, tracking
 from central.acquirer import TestAcquirer
 from central.db import Database
 from central.deps import ServerParts
 from central.errors import install_error_handlers
 from central.images import PictureCache
+from central.openapi import install_openapi
 from kiosk.contract import API_VERSION
 
 
-def create_app(db_path: Path, *, acquirer_key_path: Path | None = None) -> FastAPI:
-    """The app on an existing or new database file (schema created, data not seeded: see seed.py)."""
+def create_app(db_path: Path, *, acquirer_key_path: Path | None = None,
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The app on an existing or new database file (schema created, data not seeded: see seed.py).
+
+    `clock` (aware datetimes) is what time it is for stock holds and promised days: tests move it."""
     app = FastAPI(
         title="Central order API (reference implementation)",
         version=API_VERSION,
@@ -48,9 +58,12 @@ def create_app(db_path: Path, *, acquirer_key_path: Path | None = None) -> FastA
         db=Database(db_path),
         acquirer=TestAcquirer(acquirer_key_path),
         pictures=PictureCache(),
+        **({"clock": clock} if clock else {}),
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(routes_catalog.router)
+    app.include_router(routes_fulfilment.router)
     app.include_router(routes_orders.router)
-    app.include_router(routes_orders.tracking_router)
+    app.include_router(tracking.router)
     return app

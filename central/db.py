@@ -95,7 +95,15 @@ CREATE TABLE IF NOT EXISTS orders (
     payment_id      TEXT NOT NULL UNIQUE REFERENCES payments(payment_id),
     fulfilment_type TEXT NOT NULL,
     fulfilment_store_id TEXT,
-    created_at      TEXT NOT NULL
+    created_at      TEXT NOT NULL,
+    delivery_cost_cents INTEGER NOT NULL DEFAULT 0,
+    ready_on        TEXT,          -- ISO date: pickup ready / delivery promised (Europe/Amsterdam)
+    reservation_id  TEXT,          -- the reservation this order committed (NULL: reserved at once)
+    -- Home delivery only; personal data, never in an `Order` answer nor on the tracking page.
+    delivery_postcode              TEXT,
+    delivery_house_number          INTEGER,
+    delivery_house_number_addition TEXT,
+    delivery_email                 TEXT
 );
 CREATE TABLE IF NOT EXISTS order_lines (
     order_id         TEXT NOT NULL REFERENCES orders(order_id),
@@ -107,6 +115,36 @@ CREATE TABLE IF NOT EXISTS order_lines (
     line_total_cents INTEGER NOT NULL,
     PRIMARY KEY (order_id, position)
 );
+-- Stock: the seed's deterministic figure per sku x shop (`central.seed.stock_quantity`) is the base,
+-- never materialised (100k articles x shops would be millions of rows); every change since is a
+-- move. store_id NULL is the warehouse that home delivery and transfers to shops ship from.
+CREATE TABLE IF NOT EXISTS stock_moves (
+    id       INTEGER PRIMARY KEY,
+    sku      TEXT NOT NULL,
+    store_id TEXT,                 -- NULL = the warehouse
+    delta    INTEGER NOT NULL,
+    reason   TEXT NOT NULL,        -- e.g. 'order K-2025-000012', 'restock', 'count'
+    at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stock_moves_by_sku ON stock_moves(sku, store_id);
+-- Stock held for a cart before it is paid: one row per line. A held row counts against the stock
+-- of its place until expires_at; committing writes the stock moves and marks the rows committed.
+CREATE TABLE IF NOT EXISTS reservations (
+    reservation_id      TEXT NOT NULL,
+    position            INTEGER NOT NULL,
+    kiosk_id            TEXT NOT NULL,
+    store_id            TEXT,          -- where the stock is held; NULL = the warehouse
+    sku                 TEXT NOT NULL,
+    quantity            INTEGER NOT NULL,
+    expires_at          TEXT NOT NULL, -- UTC ISO 8601, fixed width, so text order is time order
+    status              TEXT NOT NULL, -- held, committed, released
+    fulfilment_type     TEXT NOT NULL,
+    fulfilment_store_id TEXT,          -- the shop of take_now / pickup (a transfer is held in the warehouse)
+    order_id            TEXT,          -- set when committed
+    created_at          TEXT NOT NULL,
+    PRIMARY KEY (reservation_id, position)
+);
+CREATE INDEX IF NOT EXISTS reservations_held ON reservations(sku, store_id) WHERE status = 'held';
 -- The first successful answer per (operation, key), replayed for a repeat of the same request.
 CREATE TABLE IF NOT EXISTS idempotency (
     operation     TEXT NOT NULL,
@@ -120,12 +158,25 @@ CREATE TABLE IF NOT EXISTS idempotency (
 """
 
 
+_LATER_COLUMNS = (
+    ("variants", "available", "INTEGER"),
+    ("products", "json", "TEXT"),
+    ("orders", "delivery_cost_cents", "INTEGER NOT NULL DEFAULT 0"),
+    ("orders", "ready_on", "TEXT"),
+    ("orders", "reservation_id", "TEXT"),
+    ("orders", "delivery_postcode", "TEXT"),
+    ("orders", "delivery_house_number", "INTEGER"),
+    ("orders", "delivery_house_number_addition", "TEXT"),
+    ("orders", "delivery_email", "TEXT"),
+)
+
+
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """Files made before a column existed get it (NULL); the seed fills it in."""
-    for table, column in (("variants", "available"), ("products", "json")):
+    """Files made before a column existed get it (NULL or its default); the seed fills in what it can."""
+    for table, column, declaration in _LATER_COLUMNS:
         columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if columns and column not in columns:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {'INTEGER' if column == 'available' else 'TEXT'}")
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             conn.commit()
 
 

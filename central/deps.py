@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,6 +21,8 @@ class ServerParts:
     db: Database
     acquirer: TestAcquirer
     pictures: PictureCache
+    # What time it is for stock holds and promised days; tests move it (see `create_app(clock=...)`).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)

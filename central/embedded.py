@@ -10,7 +10,9 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import uvicorn
@@ -66,11 +68,13 @@ class RunningServer:
 
 
 def start_server(db_path: Path, *, seed_articles: int = 2000, host: str = "127.0.0.1", port: int = 0,
-                 acquirer_key_path: Path | None = None, log_level: str = "warning") -> RunningServer:
-    """Seed (if needed) and serve on a daemon thread; returns once the server accepts connections."""
+                 acquirer_key_path: Path | None = None, log_level: str = "warning",
+                 clock: Callable[[], datetime] | None = None) -> RunningServer:
+    """Seed (if needed) and serve on a daemon thread; returns once the server accepts connections.
+    `clock`: see `create_app` (tests move time with it)."""
     db_path = Path(db_path)
     prepare_database(db_path, seed_articles)
-    app = create_app(db_path, acquirer_key_path=acquirer_key_path)
+    app = create_app(db_path, acquirer_key_path=acquirer_key_path, clock=clock)
     sock = bind_socket(host, port)
     config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False)
     server = uvicorn.Server(config)

@@ -14,23 +14,30 @@ Error codes of this API (stable; messages are English and may change):
       payment_not_approved           the order's payment was declined or voided
       payment_not_voidable           void of a declined payment
       payment_in_use                 void of a payment an order was placed with
+      stock_unavailable              the shop (or the warehouse) cannot supply a line now;
+                                     `error.shortages` says which lines, where, and how many there are
+      delivery_cost_changed          fulfilment.cost_cents is not what a quote gives now
+      reservation_committed          release of a reservation an order was placed with
   422 validation_error               the request does not match the contract
-      idempotency_key_mismatch       Idempotency-Key differs from payment_id / order_id
-      unknown_sku, unknown_store, invalid_fulfilment, total_mismatch,
-      payment_not_found, payment_mismatch, payment_amount_mismatch
+      idempotency_key_mismatch       Idempotency-Key differs from payment_id / order_id / reservation_id
+      unknown_sku, unknown_store, invalid_fulfilment, total_mismatch, amount_too_large,
+      payment_not_found, payment_mismatch, payment_amount_mismatch,
+      reservation_mismatch           the order's reservation is unknown, another kiosk's, already
+                                     used by another order, or holds other lines or another fulfilment
   500 internal_error
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kiosk.contract import ErrorBody, ErrorResponse
+from kiosk.contract import ErrorBody, ErrorResponse, Shortage
 
 log = logging.getLogger("central")
 
@@ -41,15 +48,17 @@ _CODES_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 4
 class ApiProblem(Exception):
     """Raise from a handler to answer with an ErrorResponse."""
 
-    def __init__(self, status_code: int, code: str, message: str) -> None:
+    def __init__(self, status_code: int, code: str, message: str, *, shortages: Sequence[Shortage] = ()) -> None:
         super().__init__(f"{status_code} {code}: {message}")
         self.status_code = status_code
         self.code = code
         self.message = message
+        self.shortages = list(shortages)
 
 
-def error_response(status_code: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
-    body = ErrorResponse(error=ErrorBody(code=code, message=message))
+def error_response(status_code: int, code: str, message: str, headers: dict | None = None,
+                   shortages: Sequence[Shortage] = ()) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, shortages=list(shortages)))
     return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=headers)
 
 
@@ -72,7 +81,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _problem(_: Request, exc: ApiProblem) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return error_response(exc.status_code, exc.code, exc.message, headers)
+        return error_response(exc.status_code, exc.code, exc.message, headers, exc.shortages)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

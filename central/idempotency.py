@@ -14,7 +14,9 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
+from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -22,6 +24,14 @@ from central.errors import ApiProblem
 from kiosk.contract import IDEMPOTENCY_HEADER
 
 REPLAY_HEADER = "Idempotent-Replayed"
+
+# The header as a route parameter. Optional in the signature so that a missing one is our own
+# 400 idempotency_key_missing (see `check_key`), not a generic validation error.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias=IDEMPOTENCY_HEADER,
+           description="Required; equal to the id in the body (payment_id, order_id or reservation_id)"),
+]
 
 
 def body_hash(request: BaseModel) -> str:
@@ -42,9 +52,11 @@ class Recorded:
     status_code: int
     response_json: str
 
-    def replay(self) -> JSONResponse:
-        return JSONResponse(json.loads(self.response_json), status_code=self.status_code,
-                            headers={REPLAY_HEADER: "true"})
+    def replay(self, current: BaseModel | None = None) -> JSONResponse:
+        """The first answer again; or, for a resource whose state moves on (a reservation that was
+        since released or committed), its `current` state with the first answer's status code."""
+        body = json.loads(current.model_dump_json()) if current is not None else json.loads(self.response_json)
+        return JSONResponse(body, status_code=self.status_code, headers={REPLAY_HEADER: "true"})
 
 
 def lookup(conn: sqlite3.Connection, operation: str, key: str, digest: str) -> Recorded | None:

@@ -9,13 +9,14 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import Response
 
+from central import examples, stock
 from central.db import product_jsons
 from central.deps import Kiosk, Parts
 from central.errors import ApiProblem, error_responses
-from central.seed import stock_quantity as seed_stock_quantity
+from central.seed import shelf_location
 from kiosk.contract import (
     CatalogPage,
     Category,
@@ -47,7 +48,10 @@ def decode_cursor(cursor: str) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not text.startswith(_CURSOR_PREFIX):
             raise ValueError(text)
-        return int(text[len(_CURSOR_PREFIX):])
+        version = int(text[len(_CURSOR_PREFIX):])
+        if not 0 <= version < 2**63:  # SQLite's INTEGER: a larger one would be a server error, not a 400
+            raise ValueError(version)
+        return version
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiProblem(400, "invalid_cursor", "The cursor was not made by this server.") from None
 
@@ -92,11 +96,6 @@ def catalog_page_json(conn: sqlite3.Connection, after: int, limit: int) -> bytes
     tail = {"next_cursor": encode_cursor(last_version), "has_more": has_more, "removed": removed,
             "remaining": remaining}
     return ('{"items":[' + items + "]," + json.dumps(tail, separators=(",", ":"))[1:]).encode()
-
-
-# --- stock --------------------------------------------------------------------------------------
-# The demo stock lives with the seed (it also decides `Variant.available`); kept importable here.
-stock_quantity = seed_stock_quantity
 
 
 # --- routes -------------------------------------------------------------------------------------
@@ -144,29 +143,41 @@ def stores(parts: Parts, _: Kiosk) -> list[Store]:
 
 
 @router.post("/stock:query", response_model=StockAnswer, tags=["stores"], responses=error_responses(401, 422),
-             summary="Stock of many SKUs at many shops. A level for every known sku x known shop "
-                     "(quantity 0 included); unknown SKUs and shops are left out, not an error")
-def stock_query(parts: Parts, _: Kiosk, query: StockQuery) -> StockAnswer:
+             summary="Stock of many SKUs at many shops: available to sell now (on hand minus held "
+                     "reservations) and the shelf. A level for every known sku x known shop (quantity 0 "
+                     "included); unknown SKUs and shops are left out, not an error")
+def stock_query(parts: Parts, _: Kiosk,
+                query: Annotated[StockQuery, Body(openapi_examples=examples.STOCK_QUERY)]) -> StockAnswer:
     skus = list(dict.fromkeys(query.skus))
     store_ids = list(dict.fromkeys(query.store_ids))
+    now = parts.clock()
     with parts.db.session() as conn:
-        known_skus = {r[0] for r in conn.execute(
-            f"SELECT sku FROM variants WHERE sku IN ({','.join('?' * len(skus))})", skus)}
-        known_stores = {r[0] for r in conn.execute(
-            f"SELECT id FROM stores WHERE id IN ({','.join('?' * len(store_ids))})", store_ids)}
+        conn.execute("BEGIN")  # one snapshot: moves and holds of the same moment
+        try:
+            known_skus = [r[0] for r in conn.execute(
+                f"SELECT sku FROM variants WHERE sku IN ({','.join('?' * len(skus))})", skus)]
+            known_stores = {r[0] for r in conn.execute(
+                f"SELECT id FROM stores WHERE id IN ({','.join('?' * len(store_ids))})", store_ids)}
+            stores = [store_id for store_id in store_ids if store_id in known_stores]
+            quantities = stock.available(conn, known_skus, stores, now)
+        finally:
+            conn.rollback()
+    known = set(known_skus)
     levels = [
-        StockLevel(sku=sku, store_id=store_id, quantity=stock_quantity(sku, store_id))
-        for sku in skus if sku in known_skus
-        for store_id in store_ids if store_id in known_stores
+        StockLevel(sku=sku, store_id=store_id, quantity=quantities[(sku, store_id)],
+                   location=shelf_location(sku, store_id))
+        for sku in skus if sku in known
+        for store_id in stores
     ]
-    return StockAnswer(as_of=datetime.now(UTC), levels=levels)
+    return StockAnswer(as_of=now, levels=levels)
 
 
 @router.get("/images/{product_id}/{number}.png", tags=["catalog"], response_class=Response,
             responses={200: {"content": {"image/png": {}}, "description": "A PNG picture"},
                        **error_responses(404)},
             summary="Product picture number 1..n (no credential: pictures are public, like on the web shop)")
-def picture(parts: Parts, product_id: str, number: int) -> Response:
+def picture(parts: Parts, product_id: Annotated[str, Path(openapi_examples=examples.PICTURE_PRODUCT)],
+            number: Annotated[int, Path(openapi_examples=examples.PICTURE_NUMBER)]) -> Response:
     with parts.db.session() as conn:
         row = conn.execute("SELECT name, category_id, image_count FROM products WHERE id = ?",
                            (product_id,)).fetchone()

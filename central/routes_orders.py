@@ -1,59 +1,23 @@
-"""Writing routes: payments (test acquirer) and orders, both idempotent; the public tracking page."""
+"""Writing routes: payments (test acquirer) and orders, both idempotent."""
 
 from __future__ import annotations
 
-import html
-import sqlite3
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
+from central import fulfilment as rules
 from central import idempotency
 from central.deps import Kiosk, Parts
 from central.errors import ApiProblem, error_responses
-from kiosk.contract import (
-    IDEMPOTENCY_HEADER,
-    CardSummary,
-    Order,
-    OrderLine,
-    OrderRequest,
-    OrderStatus,
-    Payment,
-    PaymentRequest,
-    PaymentStatus,
-)
+from central.orders import check_order, insert_order, load_order, take_stock, tracking_url
+from central.payments import insert_payment, load_payment
+from kiosk.contract import Order, OrderRequest, Payment, PaymentRequest, PaymentStatus
 
 router = APIRouter(prefix="/v1")
-tracking_router = APIRouter()
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias=IDEMPOTENCY_HEADER, description="Required; equal to payment_id / order_id of the body"),
-]
-
-
-def _money(cents: int) -> str:
-    return f"€ {cents // 100},{cents % 100:02d}"
-
-
-# --- payments -----------------------------------------------------------------------------------
-
-
-def _payment_from_row(row: sqlite3.Row) -> Payment:
-    return Payment(
-        payment_id=row["payment_id"], order_id=row["order_id"], status=PaymentStatus(row["status"]),
-        amount_cents=row["amount_cents"], currency=row["currency"], auth_code=row["auth_code"],
-        decline_code=row["decline_code"], decline_message=row["decline_message"],
-        card_summary=CardSummary.model_validate_json(row["card_summary"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-    )
-
-
-def _load_payment(conn: sqlite3.Connection, payment_id: str) -> Payment | None:
-    row = conn.execute("SELECT * FROM payments WHERE payment_id = ?", (payment_id,)).fetchone()
-    return _payment_from_row(row) if row else None
+IdempotencyKey = idempotency.IdempotencyKey
 
 
 @router.post("/payments", response_model=Payment, status_code=201, tags=["payments"],
@@ -76,13 +40,7 @@ def authorise_payment(parts: Parts, kiosk: Kiosk, body: PaymentRequest,
             card_summary=body.card_summary, created_at=datetime.now(UTC),
         )
         with conn:
-            conn.execute(
-                "INSERT INTO payments (payment_id, order_id, kiosk_id, status, amount_cents, currency, auth_code,"
-                " decline_code, decline_message, card_summary, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (payment.payment_id, payment.order_id, kiosk.kiosk_id, payment.status.value, payment.amount_cents,
-                 payment.currency, payment.auth_code, payment.decline_code, payment.decline_message,
-                 payment.card_summary.model_dump_json(), payment.created_at.isoformat()),
-            )
+            insert_payment(conn, payment, kiosk.kiosk_id)
             return idempotency.remember(conn, "payments", body.payment_id, digest, 201, payment)
 
 
@@ -91,7 +49,7 @@ def authorise_payment(parts: Parts, kiosk: Kiosk, body: PaymentRequest,
             summary="Payment status: ask this when the answer to an authorisation was lost")
 def payment_status(parts: Parts, _: Kiosk, payment_id: str) -> Payment:
     with parts.db.session() as conn:
-        payment = _load_payment(conn, payment_id)
+        payment = load_payment(conn, payment_id)
     if payment is None:
         raise ApiProblem(404, "not_found", f"No payment {payment_id!r}.")
     return payment
@@ -102,7 +60,7 @@ def payment_status(parts: Parts, _: Kiosk, payment_id: str) -> Payment:
              summary="Void (refund) an approved payment no order was placed with. Idempotent")
 def void_payment(parts: Parts, _: Kiosk, payment_id: str) -> Payment:
     with parts.db.write_lock, parts.db.session() as conn:
-        payment = _load_payment(conn, payment_id)
+        payment = load_payment(conn, payment_id)
         if payment is None:
             raise ApiProblem(404, "not_found", f"No payment {payment_id!r}.")
         if payment.status is PaymentStatus.voided:
@@ -120,78 +78,17 @@ def void_payment(parts: Parts, _: Kiosk, payment_id: str) -> Payment:
 # --- orders -------------------------------------------------------------------------------------
 
 
-def _variant_label(name: str, size: str | None, colour: str | None) -> str:
-    details = ", ".join(d for d in (size, colour) if d)
-    return f"{name} — {details}" if details else name
-
-
-def _check_order(conn: sqlite3.Connection, kiosk_id: str, body: OrderRequest) -> dict[str, str]:
-    """Refuse an order the central API cannot accept; returns the line names per sku."""
-    if body.kiosk_id != kiosk_id:
-        raise ApiProblem(403, "kiosk_mismatch", f"kiosk_id {body.kiosk_id!r} is not the authenticated kiosk.")
-    wanted_stores = {body.store_id} | ({body.fulfilment.store_id} if body.fulfilment.store_id else set())
-    known_stores = {r[0] for r in conn.execute(
-        f"SELECT id FROM stores WHERE id IN ({','.join('?' * len(wanted_stores))})", list(wanted_stores))}
-    if unknown := sorted(wanted_stores - known_stores):
-        raise ApiProblem(422, "unknown_store", f"Unknown store {', '.join(unknown)}.")
-    if body.fulfilment.type in ("take_now", "pickup") and not body.fulfilment.store_id:
-        raise ApiProblem(422, "invalid_fulfilment", f"Fulfilment {body.fulfilment.type!r} needs a store_id.")
-
-    skus = list(dict.fromkeys(line.sku for line in body.lines))
-    rows = {r["sku"]: r for r in conn.execute(
-        "SELECT v.sku, v.size, v.colour, v.price_cents, p.name FROM variants v"
-        f" JOIN products p ON p.row_id = v.product_row WHERE v.sku IN ({','.join('?' * len(skus))})", skus)}
-    if unknown := [sku for sku in skus if sku not in rows]:
-        raise ApiProblem(422, "unknown_sku", f"Unknown sku {', '.join(unknown)}.")
-    for line in body.lines:
-        current = rows[line.sku]["price_cents"]
-        if line.unit_price_cents != current:
-            raise ApiProblem(409, "price_changed",
-                             f"The price of sku {line.sku} is now {current} cents, not {line.unit_price_cents}.")
-    lines_total = sum(line.quantity * line.unit_price_cents for line in body.lines)
-    if body.total_cents != lines_total:
-        raise ApiProblem(422, "total_mismatch",
-                         f"total_cents is {body.total_cents} but the lines add up to {lines_total}.")
-
-    payment = _load_payment(conn, body.payment_id)
-    if payment is None:
-        raise ApiProblem(422, "payment_not_found", f"No payment {body.payment_id!r}.")
-    if payment.order_id != body.order_id:
-        raise ApiProblem(422, "payment_mismatch", f"Payment {body.payment_id!r} belongs to another order.")
-    if payment.status is not PaymentStatus.approved:
-        raise ApiProblem(409, "payment_not_approved", f"Payment {body.payment_id!r} is {payment.status.value}.")
-    if payment.amount_cents != body.total_cents:
-        raise ApiProblem(422, "payment_amount_mismatch",
-                         f"Payment {body.payment_id!r} is for {payment.amount_cents} cents, "
-                         f"the order totals {body.total_cents}.")
-    return {sku: _variant_label(r["name"], r["size"], r["colour"]) for sku, r in rows.items()}
-
-
-def _tracking_url(request: Request, order_id: str) -> str:
-    # The server's own base URL as the kiosk reached it, so the QR works wherever the kiosk does.
-    return f"{str(request.base_url).rstrip('/')}/track/{order_id}"
-
-
-def _load_order(conn: sqlite3.Connection, order_id: str, tracking_url: str) -> Order | None:
-    row = conn.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
-    if row is None:
-        return None
-    lines = [
-        OrderLine(sku=r["sku"], name=r["name"], quantity=r["quantity"], unit_price_cents=r["unit_price_cents"],
-                  line_total_cents=r["line_total_cents"])
-        for r in conn.execute("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", (order_id,))
-    ]
-    return Order(
-        order_id=row["order_id"], order_number=row["order_number"], status=OrderStatus(row["status"]),
-        kiosk_id=row["kiosk_id"], store_id=row["store_id"], lines=lines, total_cents=row["total_cents"],
-        currency=row["currency"], payment_id=row["payment_id"], fulfilment_type=row["fulfilment_type"],
-        created_at=datetime.fromisoformat(row["created_at"]), tracking_url=tracking_url,
-    )
-
-
 @router.post("/orders", response_model=Order, status_code=201, tags=["orders"],
              responses=error_responses(400, 401, 403, 409, 422),
-             summary="Place a paid order. Idempotency-Key = order_id; prices and total are checked")
+             summary="Place a paid order. Idempotency-Key = order_id; prices, fulfilment cost, total and stock "
+                     "are checked, and the stock is taken (from the reservation, if one is given)",
+             description="Without `reservation_id` the stock is checked and taken at once, from the place the "
+                         "fulfilment says (take_now: the kiosk's shop; pickup: that shop, else the warehouse; "
+                         "delivery: the warehouse). With one, it must be this kiosk's, for the same lines and "
+                         "fulfilment (422 `reservation_mismatch`); it is committed, also after it lapsed, as "
+                         "long as the stock is still there (else 409 `stock_unavailable` with `shortages`). "
+                         "`total_cents` = lines + `fulfilment.cost_cents`, which must be what a quote gives "
+                         "now (409 `delivery_cost_changed`). Delivery needs `fulfilment.delivery`.")
 def place_order(request: Request, parts: Parts, kiosk: Kiosk, body: OrderRequest,
                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
     idempotency.check_key(idempotency_key, body.order_id, "order_id")
@@ -200,25 +97,14 @@ def place_order(request: Request, parts: Parts, kiosk: Kiosk, body: OrderRequest
         recorded = idempotency.lookup(conn, "orders", body.order_id, digest)
         if recorded:
             return recorded.replay()
-        names = _check_order(conn, kiosk.kiosk_id, body)
-        now = datetime.now(UTC)
-        with conn:
-            number = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM orders").fetchone()[0]
-            conn.execute(
-                "INSERT INTO orders (number, order_id, order_number, status, kiosk_id, store_id, total_cents,"
-                " currency, payment_id, fulfilment_type, fulfilment_store_id, created_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (number, body.order_id, f"K-{now.year}-{number:06d}", OrderStatus.placed.value, body.kiosk_id,
-                 body.store_id, body.total_cents, body.currency, body.payment_id, body.fulfilment.type,
-                 body.fulfilment.store_id, now.isoformat()),
-            )
-            conn.executemany(
-                "INSERT INTO order_lines (order_id, position, sku, name, quantity, unit_price_cents,"
-                " line_total_cents) VALUES (?,?,?,?,?,?,?)",
-                [(body.order_id, pos, line.sku, names[line.sku], line.quantity, line.unit_price_cents,
-                  line.quantity * line.unit_price_cents) for pos, line in enumerate(body.lines)],
-            )
-            order = _load_order(conn, body.order_id, _tracking_url(request, body.order_id))
+        checked = check_order(conn, kiosk.kiosk_id, body)
+        now = parts.clock()
+        with conn:  # the stock, the order and its idempotency record: all or nothing
+            source = take_stock(conn, kiosk.kiosk_id, body, now)
+            fulfilment = body.fulfilment
+            hours = checked.shops[fulfilment.store_id].hours if fulfilment.store_id else ()
+            insert_order(conn, body, checked, rules.ready_on(fulfilment.type, hours, source.in_stock, now), now)
+            order = load_order(conn, body.order_id, tracking_url(request, body.order_id))
             assert order is not None
             return idempotency.remember(conn, "orders", body.order_id, digest, 201, order)
 
@@ -227,40 +113,7 @@ def place_order(request: Request, parts: Parts, kiosk: Kiosk, body: OrderRequest
             summary="An order as the central API knows it")
 def get_order(request: Request, parts: Parts, _: Kiosk, order_id: str) -> Order:
     with parts.db.session() as conn:
-        order = _load_order(conn, order_id, _tracking_url(request, order_id))
+        order = load_order(conn, order_id, tracking_url(request, order_id))
     if order is None:
         raise ApiProblem(404, "not_found", f"No order {order_id!r}.")
     return order
-
-
-_STATUS_NL = {"placed": "Geplaatst", "ready": "Klaar om op te halen", "completed": "Afgerond",
-              "cancelled": "Geannuleerd"}
-
-
-@tracking_router.get("/track/{order_id}", response_class=HTMLResponse, tags=["orders"],
-                     summary="Public order tracking page (the receipt's QR code). No personal data")
-def track_order(request: Request, parts: Parts, order_id: str) -> HTMLResponse:
-    with parts.db.session() as conn:
-        order = _load_order(conn, order_id, _tracking_url(request, order_id))
-    if order is None:
-        return HTMLResponse("<!doctype html><meta charset=utf-8><title>Bestelling niet gevonden</title>"
-                            "<h1>Bestelling niet gevonden</h1>", status_code=404)
-    rows = "".join(
-        f"<tr><td>{line.quantity} ×</td><td>{html.escape(line.name)}</td>"
-        f"<td style='text-align:right'>{_money(line.line_total_cents)}</td></tr>"
-        for line in order.lines
-    )
-    page = (
-        "<!doctype html><html lang=nl><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        f"<title>Bestelling {html.escape(order.order_number)}</title>"
-        "<body style='font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em'>"
-        f"<h1>Bestelling {html.escape(order.order_number)}</h1>"
-        f"<p>Status: <strong>{_STATUS_NL.get(order.status.value, order.status.value)}</strong></p>"
-        f"<table style='width:100%'>{rows}"
-        f"<tr><td></td><th style='text-align:left'>Totaal</th>"
-        f"<th style='text-align:right'>{_money(order.total_cents)}</th></tr></table>"
-        "</body></html>"
-    )
-    return HTMLResponse(page)
-

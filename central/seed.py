@@ -37,6 +37,19 @@ def stock_quantity(sku: str, store_id: str) -> int:
     return 1 + digest[1] % 12
 
 
+_AISLES = 12
+_SHELVES = "ABCDEF"
+
+
+def shelf_location(sku: str, store_id: str) -> str | None:
+    """Deterministic demo shelf of an article in a shop ("Gang 4, schap B"); about one in eight has
+    none (kept in the stockroom: staff fetch it), so the kiosk must cope with an unknown place."""
+    digest = hashlib.sha256(f"shelf:{sku}@{store_id}".encode()).digest()
+    if digest[0] < 32:
+        return None
+    return f"Gang {1 + digest[1] % _AISLES}, schap {_SHELVES[digest[2] % len(_SHELVES)]}"
+
+
 def is_available(sku: str) -> bool:
     """A variant is orderable when some shop has it in stock (about 99 % of the demo variants)."""
     return any(stock_quantity(sku, store_id) > 0 for store_id in STORE_IDS)

@@ -12,14 +12,14 @@ from central.embedded import start_server
 from central.seed import DEMO_KIOSK_TOKEN
 from kiosk.contract import CatalogPage, Order, OrderRequest
 from support.central_server import INSUFFICIENT_FUNDS_PAN, new_id, order_request, payment_request
+from support.orders import catalog_variants, in_stock_variants
 from test_central_http import assert_error
 
 
 def some_variants(http: httpx.Client, count: int = 2) -> list[tuple[str, str, int]]:
-    """(sku, product name, price) of the first variants in the catalog."""
-    page = CatalogPage.model_validate_json(http.get("/v1/catalog", params={"limit": 10}).content)
-    found = [(v.sku, p.name, v.price_cents) for p in page.items for v in p.variants]
-    return found[:count]
+    """(sku, product name, price) of variants the demo shop has in stock: the orders here are take_now,
+    and the central API takes their stock (the most available first, so the tests spread it)."""
+    return in_stock_variants(http, count)
 
 
 def pay(http: httpx.Client, order_id: str, amount: int, pan: str | None = None) -> str:
@@ -51,7 +51,7 @@ def test_a_paid_order_is_placed_with_a_number_names_and_tracking_url(central_ser
     assert re.fullmatch(r"K-\d{4}-\d{6}", order.order_number)
     assert order.status == "placed" and order.total_cents == request.total_cents
     assert order.tracking_url == f"{central_server.base_url}/track/{request.order_id}"
-    names = {sku: name for sku, name, _ in some_variants(central_http)}
+    names = {sku: name for sku, name, _ in catalog_variants(central_http)}
     for line, sent in zip(order.lines, request.lines):
         assert line.sku == sent.sku and line.quantity == sent.quantity
         assert line.name.startswith(names[line.sku])

@@ -1,0 +1,36 @@
+"""Example requests for the OpenAPI document, with ids that exist in every seeded demo catalog.
+
+They show a reader what a real request looks like, and give a schema-driven tester (schemathesis, in
+tests/test_central_schemathesis.py) requests that get past "unknown sku" to the interesting answers.
+"""
+
+from __future__ import annotations
+
+from central.seed import DEMO_STORE_ID
+
+SKU = "P000001-01"  # article 1 exists as soon as one article is seeded
+OTHER_SHOP = "amersfoort-centrum"
+
+
+def _examples(**named: dict) -> dict:
+    return {name: {"summary": name.replace("_", " "), "value": value} for name, value in named.items()}
+
+
+STOCK_QUERY = _examples(
+    two_shops={"skus": [SKU, "P000001-02"], "store_ids": [DEMO_STORE_ID, OTHER_SHOP]},
+)
+
+QUOTE = _examples(
+    one_article={"store_id": DEMO_STORE_ID, "lines": [{"sku": SKU, "quantity": 1}]},
+    free_delivery={"store_id": DEMO_STORE_ID, "lines": [{"sku": SKU, "quantity": 20}]},
+)
+
+RESERVATION = _examples(
+    pickup_elsewhere={"reservation_id": "res-example-1", "store_id": DEMO_STORE_ID,
+                      "lines": [{"sku": SKU, "quantity": 1}],
+                      "fulfilment": {"type": "pickup", "store_id": OTHER_SHOP, "cost_cents": 0}},
+)
+RESERVATION_KEY = {"example": {"summary": "the reservation_id of the body", "value": "res-example-1"}}
+
+PICTURE_PRODUCT = {"article_1": {"summary": "a seeded article", "value": "P000001"}}
+PICTURE_NUMBER = {"first": {"summary": "its first picture", "value": 1}}
