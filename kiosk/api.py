@@ -45,6 +45,11 @@ from kiosk.contract import (
     OrderRequest,
     Payment,
     PaymentRequest,
+    Quote,
+    QuoteRequest,
+    Reservation,
+    ReservationRequest,
+    Shortage,
     StockAnswer,
     StockQuery,
     Store,
@@ -75,12 +80,14 @@ class ApiTimeoutError(ApiError):
 class ApiStatusError(ApiError):
     """The server answered with an error status and an ErrorResponse (or something in its place)."""
 
-    def __init__(self, status: int, code: str, message: str, *, endpoint: str = "") -> None:
+    def __init__(self, status: int, code: str, message: str, *, endpoint: str = "",
+                 shortages: Sequence[Shortage] = ()) -> None:
         super().__init__(f"{endpoint}: HTTP {status} {code}: {message}" if endpoint else f"HTTP {status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.endpoint = endpoint
+        self.shortages = tuple(shortages)  # with code "stock_unavailable": which lines are short, where
 
 
 class ApiUnauthorized(ApiStatusError):
@@ -219,6 +226,17 @@ class CentralApi:
             return answers[0]
         return StockAnswer(as_of=min(a.as_of for a in answers), levels=[lv for a in answers for lv in a.levels])
 
+    async def quote(self, request: QuoteRequest) -> Quote:
+        return await self._call("POST", "/v1/quotes", Quote, body=request)
+
+    async def reserve(self, request: ReservationRequest) -> Reservation:
+        """Hold stock before paying; 409 `stock_unavailable` (ApiConflict with `shortages`) when gone."""
+        return await self._call("POST", "/v1/reservations", Reservation, body=request,
+                                idempotency_key=request.reservation_id)
+
+    async def release_reservation(self, reservation_id: str) -> Reservation:
+        return await self._call("POST", f"/v1/reservations/{reservation_id}/release", Reservation)
+
     async def authorise_payment(self, request: PaymentRequest) -> Payment:
         return await self._call(
             "POST", "/v1/payments", Payment, body=request, idempotency_key=request.payment_id,
@@ -337,11 +355,12 @@ class CentralApi:
         status = response.status_code
         try:
             body = ErrorResponse.model_validate_json(response.content)
-            code, message = body.error.code, body.error.message
+            code, message, shortages = body.error.code, body.error.message, body.error.shortages
         except ValidationError:
             # Not our server's error shape (a proxy's HTML page, say): keep it short and readable.
-            code, message = f"http_{status}", response.reason_phrase or "error"
-        return _STATUS_ERRORS.get(status, ApiStatusError)(status, code, message, endpoint=endpoint)
+            code, message, shortages = f"http_{status}", response.reason_phrase or "error", []
+        return _STATUS_ERRORS.get(status, ApiStatusError)(status, code, message, endpoint=endpoint,
+                                                          shortages=shortages)
 
     @staticmethod
     def _parse(endpoint: str, response: httpx.Response, answer_type: Any) -> Any:

@@ -215,6 +215,8 @@ class KioskApp(App):
         """Back to the attract screen with nothing of this shopper left behind."""
         self.services.reset_session()
         self.screen("search").finder = None
+        self.screen("fulfil").forget()
+        self.screen("address").forget()
         self.refresh_cart()
         self.lang = self.services.settings.kiosk.language
         self._history.clear()

@@ -82,6 +82,11 @@ class Cart:
         else:
             self._lines[sku] = replace(self._lines[sku], quantity=min(quantity, MAX_QUANTITY))
 
+    def reprice(self, sku: str, unit_price_cents: int) -> None:
+        """The central API sent a newer price for a line (the shopper has seen and accepted it)."""
+        if sku in self._lines and unit_price_cents >= 0:
+            self._lines[sku] = replace(self._lines[sku], unit_price_cents=unit_price_cents)
+
     def remove(self, sku: str) -> None:
         self._lines.pop(sku, None)
 

@@ -22,12 +22,13 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import date
 
 from kiosk.cart import Cart, CartLine
 from kiosk.contract import CardSummary, Fulfilment, PaymentRequest
 from kiosk.journal import Customer, JournalEntry, JournalLine, OrderState
 from kiosk.journal.journal import Journal
-from kiosk.outbox import Outbox
+from kiosk.outbox import CANCELLED_BY_SHOPPER, Outbox
 from kiosk.payments import PaymentProgress, PaymentService, PaymentState
 
 log = logging.getLogger("kiosk.checkout")
@@ -54,6 +55,8 @@ class Receipt:
     card: CardSummary | None
     tracking_url: str
     order_number: str | None  # None while the central API has not confirmed the order
+    fulfilment: Fulfilment | None = None  # how the shopper gets it (no address: that is not shown)
+    ready_on: date | None = None  # pickup ready / delivery promised day, as quoted
 
     @property
     def confirmed(self) -> bool:
@@ -72,6 +75,7 @@ class CheckoutPlan:
     total_cents: int
     reservation_id: str | None = None
     customer: Customer | None = None
+    ready_on: date | None = None  # as quoted, for the receipt
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,11 @@ class Checkout:
     def tracking_url(self, order_id: str) -> str:
         return f"{self._tracking_base_url}/track/{order_id}"
 
-    def receipt_for(self, entry: JournalEntry, lines: tuple[CartLine, ...]) -> Receipt:
+    def receipt_for(self, entry: JournalEntry, lines: tuple[CartLine, ...], ready_on: date | None = None) -> Receipt:
         return Receipt(order_id=entry.order_id, reference=display_reference(entry.reference), lines=lines,
                        total_cents=entry.total_cents, card=entry.card_summary,
-                       tracking_url=self.tracking_url(entry.order_id), order_number=entry.order_number)
+                       tracking_url=self.tracking_url(entry.order_id), order_number=entry.order_number,
+                       fulfilment=entry.fulfilment, ready_on=ready_on)
 
     def default_plan(self, cart: Cart) -> CheckoutPlan:
         """Take it here, at the cart's prices: for callers that skip the fulfilment choice (tests, tools)."""
@@ -159,6 +164,9 @@ class Checkout:
         try:
             progress = await self._payments.pay(order_id, entry.total_cents, before_authorise=record_attempt)
             entry = self._journal.get(order_id)
+            if progress.state is PaymentState.approved and progress.cancel_requested:
+                # The shopper cancelled while it was being authorised: no order, the approval is voided.
+                return CheckoutResult(await self._void_cancelled(order_id, progress))
             if progress.state is PaymentState.approved:
                 entry = await self._journal.advance(order_id, OrderState.paid, payment_id=progress.payment.payment_id,
                                                     card_summary=progress.card, payment_request=None)
@@ -171,7 +179,7 @@ class Checkout:
                 if entry.state in (OrderState.voided, OrderState.refunded):
                     return CheckoutResult(PaymentProgress(PaymentState.failed, reason="order_refused",
                                                           card=progress.card))
-                return CheckoutResult(progress, self.receipt_for(entry, lines))
+                return CheckoutResult(progress, self.receipt_for(entry, lines, plan.ready_on))
             if entry.state is OrderState.authorising and progress.reason != "payment_unknown":
                 # Declined, refused, or surely never arrived: nothing is charged; another card may follow.
                 await self._journal.advance(order_id, OrderState.awaiting_payment, payment_request=None,
@@ -183,6 +191,38 @@ class Checkout:
                 # Paid (delivery may still be pending) or outcome unknown: the background takes over.
                 self._outbox.release(order_id)
             # Still awaiting payment: the shopper may try another card; `leave` hands it over.
+
+    def holds_money(self, reference: str) -> bool:
+        """Has this order got past the card (being authorised, paid or placed)? Its stock is spoken for."""
+        entry = self._journal.get(self.order_id_for(reference))
+        return entry is not None and entry.state in (OrderState.authorising, OrderState.paid,
+                                                     OrderState.submitting, OrderState.acknowledged)
+
+    async def _void_cancelled(self, order_id: str, progress: PaymentProgress) -> PaymentProgress:
+        """Approved, but the shopper had pressed cancel: void it and place no order.
+
+        The decision goes to the journal first (still `authorising`, noted "cancelled_by_shopper"), so
+        whatever happens next (the void call fails, the kiosk dies) the entry is one the outbox voids:
+        an approval nobody waits for. The void itself is the outbox's own path (`settle_payment`).
+        """
+        try:
+            await self._journal.advance(order_id, OrderState.authorising, note=CANCELLED_BY_SHOPPER)
+            entry = await self._outbox.settle_payment(order_id)
+        except Exception:
+            # Not final yet: released below, the outbox finishes it (and voids the approval).
+            log.exception("void of cancelled order %s not finished; the outbox goes on", order_id)
+            entry = self._journal.get(order_id)
+        if entry.state is OrderState.voided:
+            reason = "voided"  # nothing was charged
+        elif entry.state is OrderState.refunded:
+            reason = "refund_pending"  # not voidable: staff refund it (alerted)
+        elif entry.state is OrderState.failed:
+            reason = "voided"  # declined after all: nothing was charged either, and the order is over
+        else:
+            reason = "void_pending"  # the outbox retries the void
+        log.info("order %s cancelled by the shopper after approval: %s", order_id, reason)
+        return PaymentProgress(PaymentState.cancelled, reason=reason, card=progress.card, payment=progress.payment,
+                               cancel_requested=True)
 
     def leave(self, reference: str) -> None:
         """The shopper left the pay screen: whatever is unfinished of this order is the outbox's now

@@ -80,6 +80,12 @@ class CatalogSection(_Section):
     image_cache_mb: int = Field(default=200, ge=10, le=10_000, description="Cap on the picture cache")
 
 
+class StockSection(_Section):
+    ttl_s: float = Field(default=30.0, ge=0, le=3600, description="Stock figures are asked again after this")
+    few_left_max: int = Field(default=3, ge=1, le=100, description="At or under this many: 'a few left'")
+    nearby_shops: int = Field(default=3, ge=0, le=20, description="Nearest other shops shown on an article")
+
+
 class JournalSection(_Section):
     path: Path = Field(default=Path("../var/journal/journal.json"), description="The order journal (TinyDB)")
     retention_days: float = Field(default=30, ge=0, le=3650, description="Finished orders kept this long")
@@ -98,6 +104,7 @@ class Settings(_Section):
     api: ApiSection = ApiSection()
     payment: PaymentSection = PaymentSection()
     catalog: CatalogSection = CatalogSection()
+    stock: StockSection = StockSection()
     journal: JournalSection = JournalSection()
     staff: StaffSection = StaffSection()
     display: DisplaySection = DisplaySection()

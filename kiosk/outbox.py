@@ -8,6 +8,9 @@ It runs in the background on the app's loop (and once at start-up, as crash reco
   same request (same payment id, same sealed body) is sent again, so an in-flight original and the
   resend can only ever make one payment. Whatever the answer, nobody is at the pillar waiting for
   this order any more: an approval is voided (the money goes back), a decline ends as failed.
+  The pay screen sends its shopper's "cancel" after an approval down this same path: the entry
+  stays `authorising` with the note `cancelled_by_shopper` (written before the void is tried), so a
+  failed void or a crash still ends in a void.
 - `paid` / `submitting`: the order is submitted with its order id as idempotency key, again and
   again with exponential backoff and jitter, until the central API acknowledges it. An order the
   central API refuses for good (e.g. a price changed) is voided and staff are alerted.
@@ -39,6 +42,18 @@ log = logging.getLogger("kiosk.outbox")
 
 TRANSIENT = (ApiConnectionError, ApiTimeoutError, ApiResponseError)
 FAILED_STEP_MIN_WAIT_S = 1.0  # a step that raised is not tried again sooner than this
+# Journal note on an `authorising` entry: the shopper cancelled; an approval is voided, no order placed.
+CANCELLED_BY_SHOPPER = "cancelled_by_shopper"
+
+
+def cancelled_by_shopper(entry: JournalEntry) -> bool:
+    """Whether the shopper cancelled the current payment attempt (noted since it was last awaiting payment)."""
+    for item in reversed(entry.history):
+        if item.note == CANCELLED_BY_SHOPPER:
+            return True
+        if item.state is not OrderState.authorising:
+            return False
+    return False
 
 
 def _transient(exc: ApiError) -> bool:
@@ -126,7 +141,7 @@ class Outbox:
         log.info("order %s acknowledged as %s", order_id, order.order_number)
         return entry
 
-    async def _void(self, entry: JournalEntry, why: str) -> JournalEntry:
+    async def _void(self, entry: JournalEntry, why: str, *, alert: bool = True) -> JournalEntry:
         try:
             await self._api.void_payment(entry.payment_id)
         except ApiError as exc:
@@ -137,7 +152,8 @@ class Outbox:
                                     f"{exc}; refund payment {entry.payment_id} by hand", entry.order_id)
             return await self._journal.advance(entry.order_id, OrderState.refunded, note="manual refund",
                                                payment_request=None, next_attempt_at=None)
-        self._journal.add_alert("order_voided", f"order {entry.order_id}: {why}; payment voided", entry.order_id)
+        if alert:
+            self._journal.add_alert("order_voided", f"order {entry.order_id}: {why}; payment voided", entry.order_id)
         return await self._journal.advance(entry.order_id, OrderState.voided, note=why, payment_request=None,
                                            next_attempt_at=None)
 
@@ -159,6 +175,8 @@ class Outbox:
             return await self._journal.advance(order_id, OrderState.failed, failure_reason="payment_refused",
                                                payment_request=None, next_attempt_at=None)
         if payment.status is PaymentStatus.approved:
+            if cancelled_by_shopper(entry):  # what the shopper asked for: nothing for staff to do
+                return await self._void(entry, "cancelled by the shopper", alert=False)
             return await self._void(entry, "payment outcome was unknown at the pillar")
         if payment.status is PaymentStatus.voided:
             return await self._journal.advance(order_id, OrderState.voided, payment_request=None, next_attempt_at=None)

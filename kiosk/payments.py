@@ -7,6 +7,12 @@ from there (DESIGN.md, "Paying without losing or doubling anything").
 
 Every state change is reported through `on_change`, which the pay screen turns into text. This
 module knows no Kivy.
+
+Cancelling: while waiting for a card or a choice of application the attempt simply stops. Once a card
+is being read, `cancel()` stops the read between two commands and nothing is sent. Once the
+authorisation is sent it cannot be taken back in flight: the attempt waits for the real outcome and
+returns it with `cancel_requested` set, and the caller (checkout) voids an approval and places no
+order. A decline, or a request that surely never arrived, ends as plain "cancelled".
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
 
@@ -60,6 +66,9 @@ class PaymentProgress:
     card: CardSummary | None = None
     payment: Payment | None = None
     choices: tuple[str, ...] = ()  # application labels, while choosing_application
+    # The shopper pressed cancel after the card was read: a non-final state is on its way to
+    # "cancelled"; an approval carrying it must be voided by the caller, never turned into an order.
+    cancel_requested: bool = False
 
 
 class PaymentApi(Protocol):
@@ -95,6 +104,7 @@ class PaymentService:
         self._no_cvm_limit_cents = no_cvm_limit_cents
         self._on_change = on_change or (lambda progress: None)
         self._cancel = threading.Event()
+        self._cancel_requested = False  # cancel pressed after the card was read
         self._choice: asyncio.Future | None = None
         self._busy = False
         self.progress = PaymentProgress(PaymentState.idle)
@@ -104,12 +114,27 @@ class PaymentService:
         return self._busy
 
     def cancel(self) -> bool:
-        """Ask the running attempt to stop; only possible while no card has been read."""
-        if self.progress.state in (PaymentState.waiting_for_card, PaymentState.choosing_application):
+        """The shopper wants to stop. Waiting for a card or a choice: the attempt ends "cancelled" at
+        once. Reading: the read stops between two commands, nothing is sent. Authorising: the answer
+        is awaited (it cannot be aborted in flight) and comes back with `cancel_requested`, for the
+        caller to void an approval. False once approved or finished: too late to cancel here."""
+        state = self.progress.state
+        if state in (PaymentState.waiting_for_card, PaymentState.choosing_application):
             self._cancel.set()
             self._resolve_choice(None)
             return True
+        if state in (PaymentState.reading, PaymentState.authorising):
+            if not self._cancel_requested:
+                self._cancel_requested = True
+                self._cancel.set()  # a read still running stops before its next command
+                log.info("cancel requested while %s", state.value)
+                self._report(replace(self.progress, cancel_requested=True))
+            return True
         return False
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel_requested
 
     def choose(self, index: int) -> None:
         """The shopper picked one of `progress.choices`."""
@@ -134,6 +159,8 @@ class PaymentService:
         return choices[index]
 
     def _report(self, progress: PaymentProgress) -> PaymentProgress:
+        if self._cancel_requested and not progress.cancel_requested:
+            progress = replace(progress, cancel_requested=True)
         self.progress = progress
         self._on_change(progress)
         return progress
@@ -146,6 +173,7 @@ class PaymentService:
             raise PaymentInProgress(order_id)
         self._busy = True
         self._cancel.clear()
+        self._cancel_requested = False
         try:
             return await self._attempt(order_id, amount_cents, before_authorise)
         finally:
@@ -161,6 +189,8 @@ class PaymentService:
 
         def choose_application(choices: list[ApplicationChoice]) -> ApplicationChoice | None:
             # On the reading thread, with the card on the reader: ask the shopper on the loop and wait.
+            if self._cancel.is_set():  # cancelled while the card was being read: nothing to choose
+                return None
             asked = asyncio.run_coroutine_threadsafe(self._ask_choice(choices), loop)
             try:
                 return asked.result(timeout=self._card_timeout_s)
@@ -174,10 +204,15 @@ class PaymentService:
             card: CardReadResult = await asyncio.to_thread(self._terminal.read_card, request, self._cancel,
                                                            choose_application=choose_application)
         except CardError as exc:
+            if self._cancel.is_set():  # stopped on the shopper's word, whatever the read was doing
+                log.info("card read stopped by cancel (%s)", exc.reason)
+                return self._report(PaymentProgress(PaymentState.cancelled, reason="cancelled"))
             state = PaymentState.cancelled if exc.reason == "cancelled" else PaymentState.failed
             log.info("card read ended: %s", exc.reason)
             return self._report(PaymentProgress(state, reason=exc.reason))
 
+        if self._cancel.is_set():  # the read finished just as the shopper cancelled: send nothing
+            return self._report(PaymentProgress(PaymentState.cancelled, reason="cancelled", card=card.summary))
         self._report(PaymentProgress(PaymentState.authorising, card=card.summary))
         payment_request = PaymentRequest(
             payment_id=f"pay-{uuid.uuid4().hex}", order_id=order_id, amount_cents=amount_cents,
@@ -189,18 +224,29 @@ class PaymentService:
             except Exception:
                 log.exception("could not record payment %s before sending it", payment_request.payment_id)
                 return self._report(PaymentProgress(PaymentState.failed, reason="unknown", card=card.summary))
+        if self._cancel_requested:  # recorded, not sent: nothing can be charged
+            return self._report(PaymentProgress(PaymentState.cancelled, reason="cancelled", card=card.summary))
         try:
             payment = await self._authorise(payment_request)
         except PaymentOutcomeUnknown:
-            # Not "nothing was charged": we do not know. The order journal settles it later.
+            # Not "nothing was charged": we do not know. The order journal settles it later (and
+            # voids an approval: nobody waits for it), also when the shopper had cancelled.
             log.error("outcome of payment %s unknown", payment_request.payment_id)
             return self._report(PaymentProgress(PaymentState.failed, reason="payment_unknown", card=card.summary))
         except ApiError as exc:
             log.warning("authorisation for %s failed: %s", order_id, type(exc).__name__)
+            if self._cancel_requested:  # refused or never arrived: nothing charged, as asked
+                return self._report(PaymentProgress(PaymentState.cancelled, reason="cancelled", card=card.summary))
             return self._report(PaymentProgress(PaymentState.failed, reason="api_unavailable", card=card.summary))
 
         if payment.status is PaymentStatus.approved:
+            if self._cancel_requested:
+                # Approved after all: reported as such, flagged, so the caller voids it at once.
+                log.info("payment %s approved after the shopper cancelled: to be voided", payment.payment_id)
             return self._report(PaymentProgress(PaymentState.approved, card=card.summary, payment=payment))
+        if self._cancel_requested:  # declined: nothing charged, and the shopper wanted out anyway
+            return self._report(PaymentProgress(PaymentState.cancelled, reason="cancelled", card=card.summary,
+                                                payment=payment))
         return self._report(PaymentProgress(
             PaymentState.declined, reason=payment.decline_code or "unknown", card=card.summary, payment=payment))
 

@@ -23,7 +23,9 @@ from kiosk.journal import JournalEntry, StaffAlert
 from kiosk.journal.journal import Journal
 from kiosk.outbox import Outbox
 from kiosk.payments import PaymentProgress, PaymentService
+from kiosk.fulfilment import FulfilmentService
 from kiosk.stock import StockService
+from kiosk.stores import StoreDirectory
 
 log = logging.getLogger("kiosk.services")
 
@@ -55,7 +57,9 @@ class KioskServices:
         self.images = ImageCache(settings.image_cache_dir, max_bytes=settings.catalog.image_cache_mb * 1024 * 1024,
                                  fetch=lambda url: api.fetch_bytes(api.absolute_url(url)))
         self.cart = Cart()
-        self.stock = StockService(api, settings.kiosk.store_id)
+        self.stores = StoreDirectory(api, settings.kiosk.store_id)
+        self.stock = StockService(api, ttl_s=settings.stock.ttl_s)
+        self.fulfilment = FulfilmentService(api, self.stores)
         self.status = ConnectionStatus()
         self._catalog_changed()
         self._payment_listeners: list[Callable[[PaymentProgress], None]] = []
@@ -123,6 +127,7 @@ class KioskServices:
         try:
             await self.api.health()
             self.status.update(online=True, syncing=True, last_error=None)
+            await self.stores.load()  # keeps the last good list when this fails
             report = await self.catalog_sync.sync()
             self.catalog.reopen()
             log.info("catalog %s sync: %d written, %d removed, %d skipped", report.kind, report.written,

@@ -30,6 +30,7 @@ SECONDARY_DOWN = hex_colour("#E6E6E6")
 BORDER = hex_colour("#BDBDBD")
 SUCCESS = hex_colour("#1E7B34")
 DANGER = hex_colour("#B3261E")
+WARNING = hex_colour("#8A4B00")       # "a few left": dark amber, readable on white
 ACCENT = hex_colour("#0B5CAD")
 
 BUTTON_HEIGHT = 112   # dp
@@ -42,3 +43,32 @@ FONT_TITLE = 52       # sp
 FONT_HEADING = 40
 FONT_BODY = 30
 FONT_SMALL = 24
+
+
+# --- contrast (WCAG 2.2, 1.4.3: at least 4.5:1 for text) -----------------------------------------
+
+def relative_luminance(colour: Colour) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in colour[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(foreground: Colour, background: Colour) -> float:
+    lighter, darker = sorted((relative_luminance(foreground), relative_luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+# Every text colour on every background it is drawn on in the .kv files (checked by a test).
+TEXT_ON_BACKGROUND = {
+    "body": (TEXT, BACKGROUND), "body on card": (TEXT, SURFACE),
+    "muted": (TEXT_MUTED, BACKGROUND), "muted on card": (TEXT_MUTED, SURFACE),
+    "primary button": (PRIMARY_TEXT, PRIMARY), "primary button pressed": (PRIMARY_TEXT, PRIMARY_DOWN),
+    "secondary button": (SECONDARY_TEXT, SECONDARY), "secondary button pressed": (SECONDARY_TEXT, SECONDARY_DOWN),
+    "header": (HEADER_TEXT, HEADER), "danger button": (HEADER_TEXT, DANGER),
+    "success": (SUCCESS, BACKGROUND), "success on card": (SUCCESS, SURFACE),
+    "danger": (DANGER, BACKGROUND), "danger on card": (DANGER, SURFACE),
+    "warning": (WARNING, BACKGROUND), "warning on card": (WARNING, SURFACE),
+    "accent": (ACCENT, BACKGROUND), "accent on card": (ACCENT, SURFACE),
+}

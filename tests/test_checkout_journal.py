@@ -18,7 +18,7 @@ from kiosk.journal.journal import Journal
 from kiosk.outbox import Outbox
 from kiosk.payments import PaymentService, PaymentState
 from support.faults import FaultInjectingTransport, FaultPlan
-from support.orders import audit
+from support.orders import audit, stock_up
 from support.ui import ROOT
 
 KEY = ROOT / "config" / "payment_service_public.pem"
@@ -27,6 +27,7 @@ KEY = ROOT / "config" / "payment_service_public.pem"
 @pytest.fixture
 def server(tmp_path):
     running = start_server(tmp_path / "central.sqlite", seed_articles=60)
+    stock_up(running.db_path)  # the central API checks stock: these take_now orders must not run out of it
     yield running
     running.stop()
 

@@ -45,10 +45,10 @@ def test_kiosk_demo_autopilot_plays_a_journey_and_writes_screenshots(tmp_path, n
                                   "--db", str(tmp_path / "central.sqlite"), "--terminal", "simulated"),
                             cwd=ROOT, capture_output=True, text=True, timeout=180, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"order [0-9A-Z]{4}-[0-9A-Z]{4} paid, 7 screenshots", result.stdout)
+    assert re.search(r"order [0-9A-Z]{4}-[0-9A-Z]{4} paid, 8 screenshots", result.stdout)
     assert sorted(p.name for p in shots.glob("*.png")) == [
         "01-attract.png", "02-categories.png", "03-products.png", "04-article.png",
-        "05-cart.png", "06-pay.png", "07-receipt.png"]
+        "05-cart.png", "06-fulfil.png", "08-pay.png", "09-receipt.png"]
     full_pan = PROFILES["visa"].pan
     assert full_pan not in result.stdout + result.stderr, "the full card number must never be logged"
     assert PROFILES["visa"].pan[-4:] in result.stdout + result.stderr  # (the masked one is)

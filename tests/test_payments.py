@@ -2,6 +2,7 @@
 only for the failures the real server cannot produce on demand (a lost answer)."""
 
 import asyncio
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from kiosk.api import ApiConnectionError, ApiNotFound, ApiTimeoutError
 from kiosk.contract import Payment, PaymentRequest, PaymentStatus
 from kiosk.hardware.simulator import SimulatedTerminal
+from kiosk.hardware.terminal import ReadCancelled
 from kiosk.payments import PaymentInProgress, PaymentService, PaymentState
 
 KEY = Path(__file__).resolve().parent.parent / "config" / "payment_service_public.pem"
@@ -131,3 +133,129 @@ async def test_pressing_pay_twice_does_not_start_a_second_payment():
         await svc.pay("kiosk.ORDER8", 1000)
     assert (await first).state is PaymentState.approved
     assert len(api.authorise_calls) == 1
+
+
+# --- cancel once the card is read -------------------------------------------------------------------
+
+
+class HeldApi(ScriptedApi):
+    """The authorisation answer waits for `answer` (the bank is slow); meanwhile the shopper acts."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.answer = asyncio.Event()
+        self.sent = asyncio.Event()
+
+    async def authorise_payment(self, request):
+        self.authorise_calls.append(request)
+        self.last_request = request
+        self.sent.set()
+        await self.answer.wait()
+        return self._next(self.authorise_script, request)
+
+
+async def cancel_while_authorising(api, profile="visa"):
+    svc, states = service(api, profile=profile)
+    progress = []
+    svc._on_change = lambda p: (states.append(p.state), progress.append(p))
+    task = asyncio.create_task(svc.pay("kiosk.ORDERC", 1000))
+    await asyncio.wait_for(api.sent.wait(), 5)
+    assert svc.progress.state is PaymentState.authorising
+    assert svc.cancel()
+    assert svc.cancel(), "a second press changes nothing"
+    assert svc.progress.cancel_requested and svc.progress.state is PaymentState.authorising
+    api.answer.set()
+    return await asyncio.wait_for(task, 5), progress
+
+
+async def test_cancel_while_authorising_waits_for_the_approval_and_flags_it():
+    api = HeldApi(authorise=[PaymentStatus.approved])
+    result, progress = await cancel_while_authorising(api)
+    assert (result.state, result.cancel_requested) == (PaymentState.approved, True)
+    assert result.payment.payment_id == api.authorise_calls[0].payment_id, "the caller voids exactly this one"
+    assert [p.cancel_requested for p in progress if p.state is PaymentState.authorising] == [False, True]
+    assert len(api.authorise_calls) == 1
+
+
+async def test_cancel_while_authorising_a_decline_is_cancelled():
+    api = HeldApi(authorise=[PaymentStatus.declined])
+    result, _ = await cancel_while_authorising(api)
+    assert (result.state, result.reason) == (PaymentState.cancelled, "cancelled")
+
+
+async def test_cancel_while_authorising_a_refused_request_is_cancelled():
+    api = HeldApi(authorise=[ApiConnectionError("connection refused")])
+    result, _ = await cancel_while_authorising(api)
+    assert (result.state, result.reason) == (PaymentState.cancelled, "cancelled")
+
+
+async def test_cancel_while_authorising_an_unknown_outcome_stays_unknown():
+    """Never "nothing was charged" when we do not know: the journal settles (and voids) it later."""
+    api = HeldApi(authorise=[ApiTimeoutError("read timeout")], status=[ApiConnectionError("down")] * 3)
+    svc, _ = service(api)
+    svc.STATUS_FIRST_DELAY_S, svc.STATUS_ATTEMPTS = 0.01, 3
+    task = asyncio.create_task(svc.pay("kiosk.ORDERU", 1000))
+    await asyncio.wait_for(api.sent.wait(), 5)
+    assert svc.cancel()
+    api.answer.set()
+    result = await asyncio.wait_for(task, 5)
+    assert (result.state, result.reason) == (PaymentState.failed, "payment_unknown")
+
+
+class SlowReader(SimulatedTerminal):
+    """A card that takes its time: on the reader, it answers only between checks of `cancel`, as the
+    PC/SC terminal checks between two commands. `ignore_cancel`: the read had just finished."""
+
+    def __init__(self, *args, ignore_cancel=False, present_first=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ignore_cancel = ignore_cancel
+        self.present_first = present_first
+        self.reading = threading.Event()
+
+    def read_card(self, request, cancel, *, choose_application=None):
+        if self.present_first:
+            request.on_card_present()
+        self.reading.set()
+        cancel.wait(5)
+        if self.ignore_cancel:
+            return super().read_card(request, threading.Event(), choose_application=choose_application)
+        raise ReadCancelled("card read cancelled")
+
+
+@pytest.mark.parametrize("ignore_cancel", [False, True])
+async def test_cancel_while_reading_sends_nothing(ignore_cancel):
+    api = ScriptedApi(authorise=[PaymentStatus.approved])
+    terminal = SlowReader(KEY, delay_s=0, ignore_cancel=ignore_cancel)
+    svc = PaymentService(api, terminal, card_timeout_s=5)
+    task = asyncio.create_task(svc.pay("kiosk.ORDERR", 1000))
+    await asyncio.to_thread(terminal.reading.wait, 5)
+    while svc.progress.state is not PaymentState.reading:
+        await asyncio.sleep(0.01)
+    assert svc.cancel()
+    result = await asyncio.wait_for(task, 5)
+    assert (result.state, result.reason) == (PaymentState.cancelled, "cancelled")
+    assert api.authorise_calls == [], "a cancelled read never reaches the bank"
+
+
+async def test_cancel_while_waiting_as_the_card_is_read_sends_nothing():
+    """Cancel pressed on "hold your card" in the very moment a card was read: nothing is sent."""
+    api = ScriptedApi(authorise=[PaymentStatus.approved])
+    terminal = SlowReader(KEY, delay_s=0, ignore_cancel=True, present_first=False)
+    svc = PaymentService(api, terminal, card_timeout_s=5)
+    task = asyncio.create_task(svc.pay("kiosk.ORDERW", 1000))
+    await asyncio.to_thread(terminal.reading.wait, 5)
+    assert svc.progress.state is PaymentState.waiting_for_card
+    assert svc.cancel()
+    result = await asyncio.wait_for(task, 5)
+    assert (result.state, result.reason) == (PaymentState.cancelled, "cancelled")
+    assert api.authorise_calls == []
+
+
+async def test_cancel_is_refused_once_approved_and_reset_for_the_next_attempt():
+    api = ScriptedApi(authorise=[PaymentStatus.approved, PaymentStatus.approved])
+    svc, _ = service(api)
+    first = await svc.pay("kiosk.ORDERA", 1000)
+    assert first.state is PaymentState.approved and not first.cancel_requested
+    assert not svc.cancel(), "too late: the order is being placed"
+    second = await svc.pay("kiosk.ORDERB", 1000)
+    assert not second.cancel_requested

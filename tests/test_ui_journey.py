@@ -13,7 +13,7 @@ from support.vpcd_card import VpcdCard
 
 pytestmark = [pytest.mark.ui, pytest.mark.hardware]
 
-SCREENS = ["01-attract", "02-categories", "03-products", "04-article", "05-cart", "06-pay", "07-receipt"]
+SCREENS = ["01-attract", "02-categories", "03-products", "04-article", "05-cart", "06-fulfil", "08-pay", "09-receipt"]
 
 
 async def test_shopper_orders_and_pays_with_a_card_through_pcscd(central_server, pcscd, vpcd_reader,
@@ -76,7 +76,7 @@ async def test_receipt_qr_decodes_to_the_tracking_url(central_server, needs_disp
         app.toggle_language()  # English this time: every screen must work in both languages
         receipt = await play_journey(driver)
         assert app.root.get_screen("receipt").ids.done_button.text == "Done"
-    codes = zxingcpp.read_barcodes(Image.open(tmp_path / "shots" / "07-receipt.png"))
+    codes = zxingcpp.read_barcodes(Image.open(tmp_path / "shots" / "09-receipt.png"))
     assert [c.text for c in codes] == [receipt.tracking_url]
     assert receipt.tracking_url.startswith(central_server.base_url) and receipt.order_id in receipt.tracking_url
 

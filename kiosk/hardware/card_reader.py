@@ -6,7 +6,12 @@ context per read, `SCardGetStatusChange` in short slices so a cancel is noticed 
 
 - pcscd not running, no reader, reader unplugged -> ReaderUnavailable (with what to do about it)
 - nothing on the reader in time -> NoCardPresented; the cancel event set -> ReadCancelled
-- the card gone during an exchange -> CardRemovedTooEarly
+- the card gone during an exchange -> CardRemovedTooEarly: an empty answer, a failed transmission,
+  or the card's state changed (removed, reset) since it was connected. This is decided from what
+  the exchange itself says, never from whether a card is on the reader *now*: a shopper who lifts
+  the card and taps it again before pcscd polls the reader (about every 400 ms) leaves a card that
+  looks present, yet the command it was lifted during got no answer. Only a card that answers, with
+  a status word, something malformed is unreadable (CardReadFailed, decided by the EMV layer).
 
 Every call blocks the caller's thread (the app runs `read_card` in a worker thread). pyscard is
 imported when this module is, so `kiosk.hardware` imports this module lazily.
@@ -32,7 +37,7 @@ from kiosk.hardware.terminal import (
 log = logging.getLogger("kiosk.hardware.card_reader")
 
 POLL_SLICE_S = 0.25  # how often a wait looks at the cancel event
-REMOVAL_CHECK_S = 0.6  # pcscd polls a reader about every 400 ms: how long to wait to see a removal
+SETTLE_S = 0.6  # pcscd polls a reader about every 400 ms: how long to let it see a card move
 
 
 def _code(hresult: int) -> int:
@@ -54,10 +59,20 @@ _CARD_GONE = {
     _code(c)
     for c in (scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD, scard.SCARD_W_UNPOWERED_CARD, scard.SCARD_W_RESET_CARD)
 }
-# Errors that a card leaving the field causes before pcscd has noticed the removal.
-_MAYBE_CARD_GONE = {
-    _code(c) for c in (scard.SCARD_E_NOT_TRANSACTED, scard.SCARD_E_COMM_DATA_LOST, scard.SCARD_W_UNRESPONSIVE_CARD)
+# Transmission failures: what a card leaving the field (or moving in it) causes before pcscd has
+# noticed a removal. The card did not answer, so it was not "unreadable": the shopper taps again.
+_TRANSMISSION_FAILED = {
+    _code(c)
+    for c in (
+        scard.SCARD_E_NOT_TRANSACTED,
+        scard.SCARD_E_COMM_DATA_LOST,
+        scard.SCARD_W_UNRESPONSIVE_CARD,
+        scard.SCARD_F_COMM_ERROR,
+        scard.SCARD_E_TIMEOUT,
+    )
 }
+# SCardStatus card state bits (pcsc-lite's pcsclite.h; pyscard does not export them).
+_STATUS_PRESENT = 0x0004
 
 NO_PCSCD_HINT = "pcscd is not running (start it with scripts/pcscd.sh start, or check the pcscd service)"
 
@@ -140,18 +155,15 @@ class PcscContext:
         atr = bytes(status[4]) if status[0] == scard.SCARD_S_SUCCESS and len(status) > 4 else b""
         return CardConnection(self, reader, card, protocol, atr)
 
-    def card_present(self, reader: str, settle_s: float) -> bool:
-        """Whether a card is still on the reader, giving pcscd `settle_s` to notice a removal."""
+    def settle(self, reader: str, timeout_s: float = SETTLE_S) -> None:
+        """After a card moved mid-read: give pcscd up to `timeout_s` to notice (it polls the reader),
+        so that the next read finds the card powered up afresh instead of a slot pcscd still
+        believes holds the old, half-read card. Returns early once pcscd reports a change."""
         hresult, states = scard.SCardGetStatusChange(self.handle, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
-        if hresult != scard.SCARD_S_SUCCESS:
-            return False
+        if hresult != scard.SCARD_S_SUCCESS or not states:
+            return
         current = states[0][1] & ~scard.SCARD_STATE_CHANGED
-        if not current & scard.SCARD_STATE_PRESENT:
-            return False
-        hresult, states = scard.SCardGetStatusChange(self.handle, int(settle_s * 1000), [(reader, current)])
-        if hresult != scard.SCARD_S_SUCCESS:  # timeout: nothing changed, the card is still there
-            return True
-        return bool(states[0][1] & scard.SCARD_STATE_PRESENT)
+        scard.SCardGetStatusChange(self.handle, int(timeout_s * 1000), [(reader, current)])
 
 
 @dataclass
@@ -169,21 +181,38 @@ class CardConnection:
         hresult, response = scard.SCardTransmit(self.handle, pci, list(command))
         if hresult == scard.SCARD_S_SUCCESS and len(response) >= 2:
             return bytes(response)
+        if hresult == scard.SCARD_S_SUCCESS and not response:
+            # No answer at all: vpcd (and some readers) report a card that left mid-command this
+            # way. Whether a card is on the reader now says nothing: it may be back already.
+            raise CardRemovedTooEarly("the card gave no answer: it left the reader during a command")
         if hresult == scard.SCARD_S_SUCCESS:
-            # No status word: vpcd (and some readers) answer this way when the card left mid-command.
-            if not self.context.card_present(self.reader, REMOVAL_CHECK_S):
-                raise CardRemovedTooEarly("the card was removed before the read finished")
-            raise CardReadFailed(f"the card answered {len(response)} bytes, no status word")
+            # It answered, but not even a status word: a broken card, not a moved one.
+            raise CardReadFailed(f"the card answered {len(response)} byte(s), no status word")
         code = _code(hresult)
         if code in _CARD_GONE:
-            raise CardRemovedTooEarly("the card was removed before the read finished")
-        if code in _MAYBE_CARD_GONE:
-            if not self.context.card_present(self.reader, REMOVAL_CHECK_S):
-                raise CardRemovedTooEarly("the card was removed before the read finished")
-            raise CardReadFailed(f"the card stopped answering: {_message(hresult)}")
+            raise CardRemovedTooEarly(f"the card left the reader during the read: {_message(hresult)}")
+        if code in _TRANSMISSION_FAILED:
+            raise CardRemovedTooEarly(f"the exchange with the card failed: {_message(hresult)}")
         if code in _NO_SERVICE or code in _READER_GONE:
             raise _reader_unavailable(hresult, f"reader {self.reader!r} during the card read")
         raise CardReadFailed(f"card exchange failed: {_message(hresult)}")
+
+    def state_changed(self) -> bool:
+        """Whether the card was removed, reset or replaced since it was connected, as far as pcscd
+        knows now (`SCardStatus` on this connection; does not wait). A failure that comes with such a
+        change is the card moving, not the card being unreadable."""
+        try:
+            status = scard.SCardStatus(self.handle)  # (hresult, reader, state, protocol, ATR)
+        except Exception:  # pyscard raising here must not hide the original failure
+            return False
+        hresult = status[0]
+        if _code(hresult) in _CARD_GONE:
+            return True
+        if hresult != scard.SCARD_S_SUCCESS:
+            return False
+        state = status[2] if len(status) > 2 else _STATUS_PRESENT
+        atr = bytes(status[4]) if len(status) > 4 else self.atr
+        return not state & _STATUS_PRESENT or (bool(self.atr) and atr != self.atr)
 
     def disconnect(self) -> None:
         # Leave the card powered: the shopper takes it away, and pcscd powers it down then.

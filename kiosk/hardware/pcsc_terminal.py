@@ -2,6 +2,10 @@
 
     wait for a card (card_reader) -> staff badge? (badges) -> emv.read_emv -> card_result.seal_readout
 
+A card lifted mid-read is `CardRemovedTooEarly` ("hold it still and tap again"): an empty answer or a
+failed transmission (card_reader), or an odd answer while the card's state changed under the
+connection. Only a card that stays and answers malformed data is `CardReadFailed` ("unreadable").
+
 The interface (contact or contactless) comes from the card's ATR (`emv.interface_for_atr`).
 """
 
@@ -19,7 +23,10 @@ from kiosk.hardware.terminal import (
     ApplicationChooser,
     BadgePresented,
     CardError,
+    CardNotSupported,
+    CardReadFailed,
     CardReadResult,
+    CardRemovedTooEarly,
     CardRequest,
     ReadCancelled,
 )
@@ -75,15 +82,26 @@ class PcscTerminal:
                         raise ReadCancelled("card read cancelled")
                     return connection.transmit(command)
 
-                badge_id = identify_badge(connection, self.badge_matcher)
-                if badge_id is not None:
-                    raise BadgePresented("a staff badge was presented", badge_id=badge_id)
-                readout = read_emv(
-                    transmit,
-                    request,
-                    interface=interface_for_atr(connection.atr),
-                    choose_application=choose_application,
-                )
+                try:
+                    badge_id = identify_badge(connection, self.badge_matcher)
+                    if badge_id is not None:
+                        raise BadgePresented("a staff badge was presented", badge_id=badge_id)
+                    readout = read_emv(
+                        transmit,
+                        request,
+                        interface=interface_for_atr(connection.atr),
+                        choose_application=choose_application,
+                    )
+                except (CardReadFailed, CardNotSupported) as exc:
+                    # An odd answer from a card that was meanwhile removed, reset or swapped is the
+                    # card moving (tap again), not a card that cannot be read.
+                    if connection.state_changed():
+                        log.info("card changed state mid-read (%s): removed too early", type(exc).__name__)
+                        raise CardRemovedTooEarly("the card left the reader during the read") from None
+                    raise
+            except CardRemovedTooEarly:
+                context.settle(reader)
+                raise
             finally:
                 connection.disconnect()
         return seal_readout(readout, self._public_key)

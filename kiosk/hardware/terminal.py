@@ -57,6 +57,10 @@ class ReadCancelled(CardError):
 
 
 class CardRemovedTooEarly(CardError):
+    """The card left (or moved in) the field during the read: no answer to a command, a failed
+    transmission, or the card's state changed under the connection. Also when the card is back on
+    the reader by the time anyone looks. The shopper is asked to hold it still and tap again."""
+
     reason = "card_removed"
 
 
@@ -71,7 +75,8 @@ class CardNotSupported(CardError):
 
 
 class CardReadFailed(CardError):
-    """A broken or unreadable card (malformed answers, unexpected status words)."""
+    """A broken or unreadable card: it stayed and answered, but with malformed data or unexpected
+    status words. Never used for a card that did not answer at all (that is CardRemovedTooEarly)."""
 
     reason = "card_unreadable"
 

@@ -1,9 +1,11 @@
 """The screen registry: one module + one .kv per screen, navigation names in one place."""
 
+from kiosk.screens.address import AddressScreen
 from kiosk.screens.article import ArticleScreen
 from kiosk.screens.attract import AttractScreen
 from kiosk.screens.cart import CartScreen
 from kiosk.screens.categories import CategoriesScreen
+from kiosk.screens.fulfil import FulfilScreen
 from kiosk.screens.pay import PayScreen
 from kiosk.screens.products import ProductsScreen
 from kiosk.screens.receipt import ReceiptScreen
@@ -16,6 +18,8 @@ SCREENS = {
     "search": SearchScreen,
     "article": ArticleScreen,
     "cart": CartScreen,
+    "fulfil": FulfilScreen,
+    "address": AddressScreen,
     "pay": PayScreen,
     "receipt": ReceiptScreen,
 }

@@ -1,10 +1,14 @@
-from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, StringProperty
+from datetime import UTC, datetime
+
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from kiosk import variants
 from kiosk.api import ApiError
 from kiosk.cart import CartLine
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.widgets import KToggle, Thumb
+from kiosk.stock_view import day_text, stock_block
+from kiosk.stores import SHOP_ZONE
 from kiosk.views import product_images, variant_label
 
 
@@ -19,8 +23,14 @@ class ArticleScreen(KioskScreen):
     images = ListProperty([])
     image_index = NumericProperty(0)
     price_cents = NumericProperty(-1)  # -1 while no variant is chosen: never show a price we were not sent
-    stock = DictProperty({})  # sku -> quantity; empty while unknown
-    stock_state = StringProperty("loading")  # loading | known | unknown
+    stock_state = StringProperty("loading")  # loading | known | stale (last known figures) | unknown
+    here_text = StringProperty("")
+    here_state = StringProperty("unknown")  # an Availability value, or "unknown"
+    nearby_title = StringProperty("")
+    as_of_text = StringProperty("")  # "" when the figures are fresh
+    delivery_text = StringProperty("")
+    snapshot = None
+    delivery = None
     just_added = BooleanProperty(False)
     missing = BooleanProperty(False)
 
@@ -35,9 +45,12 @@ class ArticleScreen(KioskScreen):
         self.images = product_images(product, self.app.resolve_url)
         self._show_thumbs()
         self.just_added = False
-        self.stock, self.stock_state = {}, "loading"
+        self.snapshot, self.stock_state, self.delivery = None, "loading", None
+        self.here_text, self.as_of_text, self.delivery_text, self.nearby_title = "", "", "", ""
+        self.ids.nearby.data = []
         self.select(variants.find(product, sku or "") or product.variants[0])
         self.app.spawn(self._load_stock([v.sku for v in product.variants]))
+        self.app.spawn(self._load_delivery(self.sku))
 
     def product(self):
         return self.services.catalog.product(self.product_id)
@@ -47,6 +60,7 @@ class ArticleScreen(KioskScreen):
         self.price_cents = variant.price_cents
         self.just_added = False
         self._show_options()
+        self._show_stock()
 
     def choose(self, size: str | None = None, colour: str | None = None) -> None:
         product = self.product()
@@ -66,24 +80,54 @@ class ArticleScreen(KioskScreen):
                 chip.bind(on_release=lambda c, a=attribute: self.choose(**{a: c.value}))
                 box.add_widget(chip)
 
-    def stock_text(self, lang: str, state: str, stock: dict, sku: str) -> str:
-        if state == "loading":
-            return self.app.t("article.stock.loading", lang)
-        if state == "unknown" or sku not in stock:
-            return self.app.t("article.stock.unknown", lang)
-        count = stock[sku]
-        return self.app.t("article.stock.here", lang, count=count) if count > 0 else self.app.t("article.stock.none", lang)
+    def _show_stock(self) -> None:
+        """Re-render the stock block for the chosen variant from the figures already fetched."""
+        if self.snapshot is None:
+            return
+        settings = self.services.settings.stock
+        block = stock_block(self.snapshot, self.sku, self.services.stores, nearby_count=settings.nearby_shops,
+                            few_left_max=settings.few_left_max, now=datetime.now(UTC), language=self.app.lang)
+        self.here_text, self.here_state, self.as_of_text = block.here, block.here_state, block.as_of
+        self.nearby_title = block.nearby_title
+        self.ids.nearby.data = list(block.nearby)
+
+    def on_language(self, *args) -> None:
+        self._show_stock()
+        self._show_delivery()
 
     async def _load_stock(self, skus: list[str]) -> None:
+        """ONE stock request for every variant at this shop and every other shop (their order and
+        distance come from the shop list); then the block is redrawn from it per variant."""
+        product_id = self.product_id
+        stores = self.services.stores
+        await stores.load()
+        store_ids = [stores.own_store_id] + [n.id for n in stores.by_distance(include_own=False)]
+        snapshot = await self.services.stock.lookup(skus, store_ids)
+        if product_id != self.product_id:
+            return  # the shopper moved on meanwhile
+        self.snapshot = snapshot
+        self.stock_state = "unknown" if not snapshot.figures else ("stale" if snapshot.stale else "known")
+        self._show_stock()
+
+    async def _load_delivery(self, sku: str) -> None:
+        """The home-delivery promise, as the central API quotes it for one of this variant."""
         product_id = self.product_id
         try:
-            figures = await self.services.stock.here(skus)
+            option = await self.services.fulfilment.delivery_option(sku)
         except ApiError:
-            if product_id == self.product_id:
-                self.stock_state = "unknown"
+            option = None
+        if product_id == self.product_id:
+            self.delivery = option
+            self._show_delivery()
+
+    def _show_delivery(self) -> None:
+        option, lang = self.delivery, self.app.lang
+        if option is None:
+            self.delivery_text = ""
             return
-        if product_id == self.product_id:  # the shopper may have moved on meanwhile
-            self.stock, self.stock_state = figures, "known"
+        cost = self.app.t("fulfil.free", lang) if option.cost_cents == 0 else self.app.money(option.cost_cents, lang)
+        day = day_text(option.ready_on, datetime.now(SHOP_ZONE).date(), lang)
+        self.delivery_text = self.app.t("article.delivery", lang, day=day, cost=cost)
 
     def add_to_cart(self) -> None:
         product = self.product()

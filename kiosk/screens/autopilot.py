@@ -102,23 +102,76 @@ class UiDriver:
         return target
 
 
-async def play_journey(driver: UiDriver, present_card: Callable[[], Awaitable[None]] | None = None) -> object:
-    """Attract -> categories -> article list -> article -> cart -> pay -> receipt. Returns the receipt.
+async def play_journey(driver: UiDriver, present_card: Callable[[], Awaitable[None]] | None = None, *,
+                       way: str = "take_now") -> object:
+    """Attract -> categories -> article list -> article -> cart -> how to get it -> pay -> receipt.
+    Returns the receipt.
 
     `present_card` is awaited once the pay screen waits for a card (a test inserts its virtual card
-    there; the simulated terminal presents its own card).
+    there; the simulated terminal presents its own card). `way`: see `choose_way`.
     """
-    await shop_until_pay(driver)
+    await shop_until_pay(driver, way=way)
     if present_card is not None:
         await present_card()
     await driver.wait_for_screen("receipt", timeout_s=90)
     receipt = driver.screen("receipt")
-    await driver.screenshot("07-receipt")
+    await driver.screenshot("09-receipt")
     return receipt.receipt
 
 
-async def shop_until_pay(driver: UiDriver) -> None:
-    """Put one article in the cart and press "pay": ends on the pay screen waiting for a card."""
+DEMO_ADDRESS = {"postcode": "3511BK", "house_number": "12", "addition": "", "email": "demo@example.nl"}
+
+
+async def type_text(driver: UiDriver, keys, text: str) -> None:
+    """Type on an on-screen keyboard or keypad by tapping its keys, as a finger would."""
+    for char in text:
+        await driver.tap(keys.keys[char.lower()])
+
+
+async def choose_way(driver: UiDriver, way: str) -> None:
+    """On the "how would you like to get it" screen: `take_now` (or the first way offered when this
+    shop has none), `pickup_other` (the nearest other shop) or `delivery` (typing the demo address)."""
+    fulfil = driver.screen("fulfil")
+    await driver.wait_until(lambda: fulfil.phase == "ready", "the ways to get it")
+    if not fulfil.prices_accepted:
+        await driver.tap(fulfil.ids.accept_prices_button)
+    offer = fulfil.offer
+    if way == "pickup_other":
+        wanted = next(c for c in offer.pickups if c.option.store_id != driver.app.services.stores.own_store_id)
+    elif way == "delivery":
+        wanted = offer.delivery
+    else:
+        wanted = offer.take_now or offer.choices[0]
+    row = fulfil.row_for(wanted.key)
+    await driver.tap(row)
+    await driver.wait_until(lambda: fulfil.selected == wanted.key, "the chosen way")
+    await driver.screenshot("06-fulfil")
+    await driver.tap(fulfil.ids.continue_button)
+    if wanted.type != "delivery":
+        return
+    await driver.wait_for_screen("address")
+    address = driver.screen("address")
+    for field in ("postcode", "house_number", "addition", "email"):
+        await driver.tap(address.ids[field])
+        keys = address.keypad if field == "house_number" else address.keyboard
+        await type_text(driver, keys, DEMO_ADDRESS[field])
+    await driver.screenshot("07-address")
+    await driver.tap(address.ids.continue_button)
+
+
+async def shop_until_pay(driver: UiDriver, *, way: str = "take_now") -> None:
+    """Put one article in the cart, press "check out" and choose how to get it (`choose_way`): ends
+    on the pay screen waiting for a card."""
+    await shop_until_checkout(driver)
+    await choose_way(driver, way)
+    await driver.wait_for_screen("pay")
+    pay = driver.screen("pay")
+    await driver.wait_until(lambda: pay.state == "waiting_for_card", "the card prompt")
+    await driver.screenshot("08-pay")
+
+
+async def shop_until_checkout(driver: UiDriver) -> None:
+    """Put one article in the cart and press "check out": ends on the "how to get it" screen."""
     app = driver.app
     await driver.wait_for_screen("attract")
     await driver.wait_until(lambda: app.catalog_ready, "the catalog", timeout_s=60)
@@ -165,8 +218,4 @@ async def shop_until_pay(driver: UiDriver) -> None:
     await driver.frames(3)
     await driver.screenshot("05-cart")
     await driver.tap(cart.ids.pay_button)
-
-    await driver.wait_for_screen("pay")
-    pay = driver.screen("pay")
-    await driver.wait_until(lambda: pay.state == "waiting_for_card", "the card prompt")
-    await driver.screenshot("06-pay")
+    await driver.wait_for_screen("fulfil")

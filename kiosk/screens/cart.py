@@ -1,6 +1,5 @@
 from kivy.properties import BooleanProperty, NumericProperty
 
-from kiosk.checkout import new_order_reference
 from kiosk.screens.base import KioskScreen
 from kiosk.views import cart_rows
 
@@ -31,6 +30,5 @@ class CartScreen(KioskScreen):
     def pay(self) -> None:
         if self.services.cart.is_empty() or self.over_limit:
             return
-        # One reference per checkout: a retry with another card pays for the same order.
-        self.app.screen("pay").begin(new_order_reference())
-        self.app.go("pay")
+        self.app.screen("fulfil").begin()
+        self.app.go("fulfil")

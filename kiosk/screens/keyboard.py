@@ -1,7 +1,9 @@
-"""The on-screen keyboard of the search screen: big keys, docked at the bottom, no system IME.
+"""On-screen keyboards: big keys, docked at the bottom, no system IME.
 
-Letters and digits type themselves; the three wide keys are named through the translations so
-they follow the language. It emits `on_key(text)` with one character, "\\b" (delete) or "\\n" (done).
+`OnScreenKeyboard` types letters and digits (with `email=True` also "@", "." and "_");
+`NumericKeypad` types digits only, for house numbers and quantities. The wide keys are named
+through the translations so they follow the language. Both emit `on_key(text)` with one character,
+"\\b" (delete) or "\\n" (done).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ KEY_HEIGHT = 96  # dp: about 2.4 cm on a 22" portrait pillar
 class OnScreenKeyboard(BoxLayout):
     __events__ = ("on_key",)
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, email: bool = False, **kwargs):
         super().__init__(orientation="vertical", spacing=dp(8), padding=(dp(16), dp(12)), size_hint_y=None, **kwargs)
         self.height = len(ROWS + ("",)) * (dp(KEY_HEIGHT) + dp(8)) + dp(24)
         self.keys: dict[str, KButton] = {}
@@ -29,6 +31,9 @@ class OnScreenKeyboard(BoxLayout):
                 line.add_widget(self._key(char, char))
             if row == ROWS[2]:
                 line.add_widget(self._key("'", "'"))
+            if row == ROWS[3] and email:
+                for char in "@._":
+                    line.add_widget(self._key(char, char))
             self.add_widget(line)
         last = BoxLayout(spacing=dp(8))
         self.space = self._key(" ", "", kind="secondary", size_hint_x=4)
@@ -51,6 +56,44 @@ class OnScreenKeyboard(BoxLayout):
         self.space.text = app.t("keyboard.space", lang)
         self.delete.text = app.t("keyboard.delete", lang)
         self.done.text = app.t("keyboard.done", lang)
+
+    def on_key(self, value: str) -> None:
+        pass
+
+
+class NumericKeypad(BoxLayout):
+    """Digits in the telephone layout, delete and done: for numbers a shopper types."""
+
+    __events__ = ("on_key",)
+
+    def __init__(self, **kwargs):
+        super().__init__(orientation="vertical", spacing=dp(8), padding=(dp(16), dp(12)), size_hint_y=None, **kwargs)
+        self.height = 4 * (dp(KEY_HEIGHT) + dp(8)) + dp(24)
+        self.keys: dict[str, KButton] = {}
+        for row in ("123", "456", "789"):
+            line = BoxLayout(spacing=dp(8))
+            for char in row:
+                line.add_widget(self._key(char, char))
+            self.add_widget(line)
+        last = BoxLayout(spacing=dp(8))
+        self.delete = self._key("\b", "", kind="secondary")
+        self.done = self._key("\n", "", kind="primary")
+        for key in (self.delete, self._key("0", "0"), self.done):
+            last.add_widget(key)
+        self.add_widget(last)
+        app = App.get_running_app()
+        app.bind(lang=self._relabel)
+        self._relabel(app, app.lang)
+
+    def _key(self, value: str, label: str, kind: str = "secondary") -> KButton:
+        key = KButton(text=label, kind=kind, height=dp(KEY_HEIGHT))
+        key.bind(on_release=lambda *_: self.dispatch("on_key", value))
+        self.keys[value] = key
+        return key
+
+    def _relabel(self, app, lang) -> None:
+        self.delete.text = app.t("keyboard.delete", lang)
+        self.done.text = app.t("keypad.done", lang)
 
     def on_key(self, value: str) -> None:
         pass

@@ -1,4 +1,5 @@
 import io
+from datetime import datetime
 
 from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
@@ -6,6 +7,8 @@ from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, St
 from kiosk.checkout import Receipt
 from kiosk.qr import qr_png
 from kiosk.screens.base import KioskScreen
+from kiosk.stock_view import receipt_way_text
+from kiosk.stores import SHOP_ZONE
 
 
 class ReceiptScreen(KioskScreen):
@@ -18,6 +21,15 @@ class ReceiptScreen(KioskScreen):
     tracking_url = StringProperty("")
     qr_texture = ObjectProperty(None, allownone=True)
     receipt = ObjectProperty(None, allownone=True)
+    way_text = StringProperty("")  # take it / fetch it there from that day / delivered that day
+
+    def on_language(self, *args) -> None:
+        self._show_way()
+
+    def _show_way(self) -> None:
+        if self.receipt is not None:
+            self.way_text = receipt_way_text(self.receipt.fulfilment, self.receipt.ready_on, self.services.stores,
+                                             datetime.now(SHOP_ZONE).date(), self.app.lang)
 
     def on_kv_post(self, base_widget):
         self.services.order_listeners.append(self.order_changed)
@@ -36,6 +48,7 @@ class ReceiptScreen(KioskScreen):
         self.scheme = receipt.card.scheme if receipt.card else ""
         self.masked_card = receipt.card.masked_pan if receipt.card else ""
         self.tracking_url = receipt.tracking_url
+        self._show_way()
         texture = CoreImage(io.BytesIO(qr_png(receipt.tracking_url)), ext="png").texture
         texture.mag_filter = "nearest"  # crisp modules, so phones scan it from a distance
         texture.min_filter = "nearest"

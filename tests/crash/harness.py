@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, ROOT / "tests"):  # run as `python -m tests.crash.harness` too, not only under pytest
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 from kiosk.journal.journal import Journal  # noqa: E402
-from tests.support.orders import Audit, audit  # noqa: E402
+from tests.support.orders import Audit, audit, stock_up  # noqa: E402
 
 LINE_TIMEOUT_S = 30.0  # a worker silent this long is stuck: that is a failure, not a kill
 MAX_LINES_BEFORE_KILL = 45  # about three checkouts' worth of events
@@ -151,6 +152,8 @@ def start_central(workdir: Path) -> tuple[subprocess.Popen, str]:
     while time.monotonic() < deadline:
         match = re.search(r"central order API on (http://\S+)", log.read_text(errors="replace"))
         if match:
+            # The workers buy random articles to take home now, more than the demo shop holds.
+            stock_up(workdir / "central.sqlite")
             return proc, match.group(1)
         if proc.poll() is not None:
             break

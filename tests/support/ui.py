@@ -23,6 +23,7 @@ def kiosk_settings(base_url: str, data_dir: Path, **payment: object) -> Settings
         "api": {"base_url": base_url, "token": "demo-kiosk-token", "read_timeout_s": 5.0},
         "payment": {"public_key": str(ROOT / "config" / "payment_service_public.pem"), **payment},
         "catalog": {"directory": str(data_dir / "catalog"), "image_cache": str(data_dir / "images")},
+        "journal": {"path": str(data_dir / "journal" / "journal.json")},
         "display": {"fullscreen": False, "lockdown": False},
     })
 
