@@ -1,5 +1,5 @@
 # The two commands of README.md. Both set the machine up themselves (scripts/setup.sh is idempotent).
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench screenshots clean
 
 setup:
 	@scripts/setup.sh
@@ -9,6 +9,13 @@ demo: setup
 
 test: setup
 	@scripts/test.sh $(ARGS)
+
+# A screenshot of every screen for README.md (docs/screenshots/), made by the autopilot under Xvfb.
+screenshots: setup
+	rm -rf docs/screenshots
+	xvfb-run -a -s "-screen 0 1080x1920x24" .venv/bin/kiosk demo --autopilot --tour --seed-articles 300 \
+		--db var/screenshots/central.sqlite --terminal simulated --screenshots docs/screenshots
+	rm -rf var/screenshots
 
 bench: setup
 	.venv/bin/python bench/catalog.py

@@ -7,6 +7,7 @@ the error codes and `kiosk/contract` for the bodies):
   GET  /v1/catalog?cursor=&limit=       CatalogPage; limit 1..500 (200)
   GET  /v1/categories                   list[Category]
   GET  /v1/stores                       list[Store]
+  GET  /v1/promotions                   list[Promotion] for the attract screen
   POST /v1/stock:query                  StockQuery -> StockAnswer (available = on hand - held)
   POST /v1/quotes                       QuoteRequest -> Quote (prices, fulfilment options, shortages)
   POST /v1/reservations                 ReservationRequest -> Reservation (201), Idempotency-Key = reservation_id
@@ -19,6 +20,9 @@ the error codes and `kiosk/contract` for the bodies):
   GET  /v1/orders/{order_id}            Order
   GET  /v1/images/{product_id}/{n}.png  PNG, no credential
   GET  /track/{order_id}                HTML tracking page, no credential
+  POST /v1/carts                        CartLinkRequest -> CartLink (201): a cart for the shopper's phone
+  GET  /v1/carts/{token}                SharedCart, no credential (the token is the key)
+  GET  /cart/{token}                    HTML page of that cart for a phone, no credential
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from central import routes_catalog, routes_fulfilment, routes_orders, tracking
+from central import routes_carts, routes_catalog, routes_fulfilment, routes_orders, routes_promotions, tracking
 from central.acquirer import TestAcquirer
 from central.db import Database
 from central.deps import ServerParts
@@ -63,7 +67,9 @@ def create_app(db_path: Path, *, acquirer_key_path: Path | None = None,
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(routes_catalog.router)
+    app.include_router(routes_promotions.router)
     app.include_router(routes_fulfilment.router)
     app.include_router(routes_orders.router)
     app.include_router(tracking.router)
+    app.include_router(routes_carts.router)
     return app

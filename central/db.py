@@ -145,6 +145,17 @@ CREATE TABLE IF NOT EXISTS reservations (
     PRIMARY KEY (reservation_id, position)
 );
 CREATE INDEX IF NOT EXISTS reservations_held ON reservations(sku, store_id) WHERE status = 'held';
+-- Carts handed off to a shopper's phone (`central.carts`): the token only hashed, like kiosk tokens,
+-- so a copy of the database opens no cart. Lines are skus and quantities; prices are read when viewed.
+CREATE TABLE IF NOT EXISTS carts (
+    token_sha256 TEXT PRIMARY KEY,
+    kiosk_id     TEXT NOT NULL,
+    store_id     TEXT NOT NULL,
+    lines        TEXT NOT NULL,    -- JSON [{"sku": ..., "quantity": ...}] in the kiosk's order
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL     -- UTC ISO 8601, fixed width, so text order is time order
+);
+CREATE INDEX IF NOT EXISTS carts_by_expiry ON carts(expires_at);
 -- The first successful answer per (operation, key), replayed for a repeat of the same request.
 CREATE TABLE IF NOT EXISTS idempotency (
     operation     TEXT NOT NULL,

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="base settings (default: %(default)s)")
     demo.add_argument("--autopilot", action="store_true", help="play a complete shopper journey, then exit")
     demo.add_argument("--screenshots", type=Path, help="write one PNG per screen into this folder")
+    demo.add_argument("--tour", action="store_true",
+                      help="with --autopilot: also search, and choose home delivery (a screenshot of every screen)")
     demo.add_argument("--seed-articles", type=int, default=2000, help="demo catalog size (default: %(default)s)")
     demo.add_argument("--db", type=Path, help="central database (default: var/demo/central.sqlite)")
     demo.add_argument("--window", type=_size, default=None,

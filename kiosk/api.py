@@ -30,13 +30,15 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote as url_quote, urlsplit
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from kiosk.contract import (
     IDEMPOTENCY_HEADER,
+    CartLink,
+    CartLinkRequest,
     CatalogPage,
     Category,
     ErrorResponse,
@@ -45,10 +47,12 @@ from kiosk.contract import (
     OrderRequest,
     Payment,
     PaymentRequest,
+    Promotion,
     Quote,
     QuoteRequest,
     Reservation,
     ReservationRequest,
+    SharedCart,
     Shortage,
     StockAnswer,
     StockQuery,
@@ -210,6 +214,9 @@ class CentralApi:
     async def categories(self) -> list[Category]:
         return await self._call("GET", "/v1/categories", list[Category])
 
+    async def promotions(self) -> list[Promotion]:
+        return await self._call("GET", "/v1/promotions", list[Promotion])
+
     async def stores(self) -> list[Store]:
         return await self._call("GET", "/v1/stores", list[Store])
 
@@ -255,6 +262,15 @@ class CentralApi:
 
     async def get_order(self, order_id: str) -> Order:
         return await self._call("GET", f"/v1/orders/{order_id}", Order)
+
+    async def create_cart_link(self, request: CartLinkRequest) -> CartLink:
+        """A short-lived link that opens this cart on the shopper's phone (the cart screen's QR).
+        Retried like a read: a lost answer only leaves an unused link behind, which expires."""
+        return await self._call("POST", "/v1/carts", CartLink, body=request)
+
+    async def shared_cart(self, token: str) -> SharedCart:
+        """The cart behind a hand-off link, at today's prices (no credential: the token is the key)."""
+        return await self._call("GET", f"/v1/carts/{url_quote(token, safe='')}", SharedCart, auth=False)
 
     def absolute_url(self, url: str) -> str:
         """A picture URL from the catalog as a full URL: relative ones are relative to the API base."""

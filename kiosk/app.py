@@ -14,26 +14,36 @@ from pathlib import Path
 
 from kivy.app import App
 from kivy.base import ExceptionHandler, ExceptionManager
+from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager, SlideTransition
 
+from kiosk.accessibility import AccessibilityModes
 from kiosk.barcode import WedgeDetector, is_valid_ean
 from kiosk.i18n import format_when, other_language, translate
 from kiosk.money import format_eur
 from kiosk.services import ConnectionStatus, KioskServices
 from kiosk.screens import SCREENS
+from kiosk.screens.access_panel import close_panel, open_panel
+from kiosk.screens.widgets import look
+from kiosk.session import Phase, ShopperSession
 
 log = logging.getLogger("kiosk.app")
 _SCREENS_DIR = Path(__file__).resolve().parent / "screens"
 _ICON = Path(__file__).resolve().parent.parent / "assets" / "icon.png"
+_FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 
 
 def _load_rules() -> None:
     """Load the .kv rules once per process: a second app (tests, a restart) reuses them, and loading
     a rule twice would build every widget in it twice."""
-    for name in ("theme", *SCREENS):
+    # The theme's typeface is a project asset (assets/fonts/README.md), registered as Kivy's default.
+    LabelBase.register(DEFAULT_FONT, fn_regular=str(_FONTS / "Roboto-Regular.ttf"),
+                       fn_bold=str(_FONTS / "Roboto-Bold.ttf"))
+    for name in ("theme", "access_panel", *SCREENS, "still_there"):
         path = str(_SCREENS_DIR / f"{name}.kv")
         if path not in Builder.files:
             Builder.load_file(path)
@@ -60,15 +70,23 @@ class KioskApp(App):
 
     RECONNECT_MIN_S = 2.0
     RECONNECT_MAX_S = 30.0
+    IDLE_TICK_S = 0.25  # how often the shopper session is asked whether to ask "Still there?"
 
-    def __init__(self, services: KioskServices, *, animate: bool = True, lockdown: bool = False, **kwargs) -> None:
+    def __init__(self, services: KioskServices, *, animate: bool = True, lockdown: bool | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.title = "Kiosk"
         self.icon = str(_ICON)
         self.services = services
         self.lang = services.settings.kiosk.language
         self._animate = animate
-        self._lockdown = lockdown
+        # None: as the settings say ([display] lockdown); `kiosk run --window` passes False.
+        self._lockdown = services.settings.display.lockdown if lockdown is None else lockdown
+        session = services.settings.session
+        self.session = ShopperSession(idle_s=session.idle_s, countdown_s=session.countdown_s)
+        self._idle_event = None
+        self._receipt_event = None
+        self._still_there = None  # the "Still there?" overlay, made when first needed
         self._history: list[str] = []
         self._tasks: set[asyncio.Task] = set()
         self._after_start: list[Callable[[], Awaitable[object]]] = []
@@ -79,14 +97,15 @@ class KioskApp(App):
     def build(self):
         if not any(isinstance(h, _LogAndContinue) for h in ExceptionManager.handlers):
             ExceptionManager.add_handler(_LogAndContinue())
+        self.set_access(AccessibilityModes())  # the look is per process: a new app starts plain
         _load_rules()
         manager = ScreenManager(transition=SlideTransition(duration=0.18) if self._animate else NoTransition())
         for name, screen_class in SCREENS.items():
             manager.add_widget(screen_class(name=name))
         if self._lockdown:
-            Window.bind(on_request_close=lambda *args, **kw: True)
+            Window.bind(on_request_close=self._refuse_close, on_keyboard=self._swallow_escape)
             Window.show_cursor = False
-        Window.bind(on_key_down=self._on_key_down)
+        Window.bind(on_key_down=self._on_key_down, on_touch_down=self._on_any_touch)
         self.services.status.listeners.append(self._status_changed)
         self.bind(lang=lambda *_: self._update_catalog_status())
         self._status_changed(self.services.status)
@@ -102,9 +121,18 @@ class KioskApp(App):
         self.spawn(self._run_orders())
         for factory in self._after_start:
             self.spawn(factory())
+        self.session.restart()
+        self._idle_event = Clock.schedule_interval(self._idle_tick, self.IDLE_TICK_S)
 
     def on_stop(self):
-        Window.unbind(on_key_down=self._on_key_down)
+        Window.unbind(on_key_down=self._on_key_down, on_touch_down=self._on_any_touch)
+        if self._lockdown:
+            Window.unbind(on_request_close=self._refuse_close, on_keyboard=self._swallow_escape)
+            Window.show_cursor = True
+        for event in (self._idle_event, self._receipt_event):
+            if event is not None:
+                event.cancel()
+        self._hide_still_there()
         for task in list(self._tasks):
             task.cancel()
 
@@ -152,9 +180,85 @@ class KioskApp(App):
         else:
             self.catalog_status_text = ""
 
+    # --- lockdown: an unattended pillar does not quit (staff get their own way out) ---------
+
+    def _refuse_close(self, *args, **kwargs) -> bool:
+        log.info("close request refused (lockdown)")
+        return True
+
+    def _swallow_escape(self, window, key, *args, **kwargs) -> bool:
+        # Esc never reaches Kivy's exit_on_escape, whichever widget has the keyboard.
+        return key == 27
+
+    # --- the shopper session: "Still there?", then a full reset --------------------------------
+
+    def _on_any_touch(self, window, touch) -> bool:
+        """Every touch anywhere: the shopper is there. A touch while "Still there?" is shown answers
+        it (and goes no further: it must not also press whatever lies under the question)."""
+        self.session.touch()
+        if self._still_there is not None and self._still_there.is_open:
+            self._hide_still_there()
+            return True
+        return False
+
+    def still_here(self) -> None:
+        """The "Yes, I'm still here" button."""
+        self.session.touch()
+        self._hide_still_there()
+
+    def _paying(self) -> bool:
+        return self.screen("pay").running or self.services.payments.busy
+
+    def _idle_tick(self, dt) -> None:
+        if self.root is None:
+            return
+        # Never cut a payment short: from the card prompt until the order is placed (or refused).
+        if self._paying():
+            self.session.hold("payment")
+        else:
+            self.session.release("payment")
+        state = self.session.state()
+        if self.root.current == "attract":
+            # Nothing of a shopper to lose here, so no question; only a language (or an accessibility
+            # mode) left switched goes back.
+            self._hide_still_there()
+            if state.phase is not Phase.active:
+                self.lang = self.services.settings.kiosk.language
+                close_panel(self)
+                self.set_access(AccessibilityModes())
+                self.session.restart()
+            return
+        if state.phase is Phase.asking:
+            self._show_still_there(state.seconds_left)
+        elif state.phase is Phase.expired:
+            log.info("no touch for %.0f s on %r: starting over", self.session.idle_s + self.session.countdown_s,
+                     self.root.current)
+            self.start_over()
+        else:
+            self._hide_still_there()
+
+    def _show_still_there(self, seconds_left: int) -> None:
+        if self._still_there is None:
+            from kiosk.screens.still_there import StillThereView
+
+            self._still_there = StillThereView()
+        self._still_there.seconds_left = seconds_left
+        if not self._still_there.is_open:
+            self._still_there.open(animation=self._animate)
+
+    def _hide_still_there(self) -> None:
+        if self._still_there is not None and self._still_there.is_open:
+            self._still_there.dismiss(animation=False)
+
+    def _receipt_time_up(self, dt) -> None:
+        self._receipt_event = None
+        if self.root is not None and self.root.current == "receipt":
+            self.start_over()
+
     # --- barcode scanner (a keyboard wedge: fast keystrokes ending in Enter) ----------------
 
     def _on_key_down(self, window, key, scancode, codepoint, modifiers) -> bool:
+        self.session.touch()  # a key or a scan: someone is there
         now = time.monotonic()
         if key in (13, 271):  # Enter, keypad Enter
             code = self._wedge.enter(now)
@@ -186,6 +290,21 @@ class KioskApp(App):
     def toggle_language(self) -> None:
         self.lang = other_language(self.lang)
 
+    # --- accessibility: large text, high contrast, low reach (kiosk/accessibility.py) ----------
+
+    @property
+    def access(self) -> AccessibilityModes:
+        return look.modes
+
+    def set_access(self, modes: AccessibilityModes) -> None:
+        look.apply(modes)  # every screen binds to `look`: colours, font sizes, low-reach layouts
+
+    def toggle_access(self, mode: str) -> None:
+        self.set_access(self.access.toggled(mode))
+
+    def open_accessibility(self) -> None:
+        open_panel(self, animate=self._animate)
+
     # --- navigation -----------------------------------------------------------------------
 
     @property
@@ -212,15 +331,30 @@ class KioskApp(App):
         self.root.current = name
 
     def start_over(self) -> None:
-        """Back to the attract screen with nothing of this shopper left behind."""
+        """Back to the attract screen with nothing of this shopper left behind: cart, search (query,
+        facets, sort), the chosen way to get it, the typed address, language, history."""
+        if self._receipt_event is not None:
+            self._receipt_event.cancel()
+            self._receipt_event = None
+        self._hide_still_there()
+        close_panel(self)
+        self.set_access(AccessibilityModes())  # the modes were this shopper's
+        self.session.restart()
         self.services.reset_session()
-        self.screen("search").finder = None
+        self._forget_search()
         self.screen("fulfil").forget()
         self.screen("address").forget()
         self.refresh_cart()
         self.lang = self.services.settings.kiosk.language
         self._history.clear()
         self._move("attract", "right")
+
+    def _forget_search(self) -> None:
+        search = self.screen("search")
+        search.finder = None  # the query, facets and sort live in the Finder; a new one comes on entry
+        search.query, search.corrected, search.sort, search.total, search.typing = "", "", "relevance", 0, True
+        search.ids.results.set_rows([])
+        search.ids.facets.clear_widgets()
 
     def start_shopping(self) -> None:
         self._history = ["attract"]
@@ -256,3 +390,8 @@ class KioskApp(App):
         self.screen("receipt").show(receipt)
         self._history.clear()
         self._move("receipt", "left")
+        # The QR stays for its set time whatever the idle clock says; then the pillar starts over.
+        self.session.hold("receipt")
+        if self._receipt_event is not None:
+            self._receipt_event.cancel()
+        self._receipt_event = Clock.schedule_once(self._receipt_time_up, self.services.settings.session.receipt_s)

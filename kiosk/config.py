@@ -97,6 +97,16 @@ class DisplaySection(_Section):
     width: int = Field(default=1080, ge=320, le=7680)
     height: int = Field(default=1920, ge=320, le=7680)
     lockdown: bool = Field(default=True, description="Esc and window close do not quit; no cursor")
+    touch: Literal["window", "mtdev", "hidinput"] = Field(
+        default="window", description="Which one input provider reads the touchscreen (see docs/deploy.md)")
+    promotion_s: float = Field(default=6.0, ge=2, le=120, description="Each attract-screen promotion shows this long")
+
+
+class SessionSection(_Section):
+    # When a shopper walks away: "Still there?" after idle_s, the full reset countdown_s later.
+    idle_s: float = Field(default=90.0, gt=0, le=3600, description="No touch this long: ask 'Still there?'")
+    countdown_s: float = Field(default=10.0, ge=0, le=120, description="The question's countdown to the reset")
+    receipt_s: float = Field(default=60.0, gt=0, le=3600, description="The receipt QR stays this long, then resets")
 
 
 class Settings(_Section):
@@ -108,6 +118,7 @@ class Settings(_Section):
     journal: JournalSection = JournalSection()
     staff: StaffSection = StaffSection()
     display: DisplaySection = DisplaySection()
+    session: SessionSection = SessionSection()
     source: Path | None = Field(default=None, exclude=True)
 
     def resolve(self, path: Path) -> Path:

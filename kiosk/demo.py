@@ -50,12 +50,12 @@ def run_demo(args: argparse.Namespace, base: Settings) -> int:
         if not args.autopilot:
             run(settings, window)
             return 0
-        return _autopilot(settings, window, args.screenshots or shots_default)
+        return _autopilot(settings, window, args.screenshots or shots_default, tour=args.tour)
     finally:
         server.stop()
 
 
-def _autopilot(settings: Settings, window: WindowOptions, screenshots: Path) -> int:
+def _autopilot(settings: Settings, window: WindowOptions, screenshots: Path, *, tour: bool = False) -> int:
     outcome: dict[str, object] = {}
 
     async def journey(app) -> None:
@@ -63,7 +63,7 @@ def _autopilot(settings: Settings, window: WindowOptions, screenshots: Path) -> 
 
         driver = UiDriver(app, screenshots)
         try:
-            receipt = await play_journey(driver)
+            receipt = await play_journey(driver, tour=tour)
             outcome["receipt"] = receipt
             outcome["shots"] = driver.screenshots
         except Exception as exc:  # reported below; the app must still stop

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kiosk.config import Settings
@@ -28,12 +29,14 @@ class WindowOptions:
     height: int
     lockdown: bool
     animate: bool = True
+    touch: str = "window"  # [display] touch: which one input provider reads the touchscreen
 
     @property
     def density(self) -> float:
-        # Layouts are designed for a 1080-wide portrait screen; a smaller window shows the same
-        # layout scaled down (a demo on a laptop), a bigger one scaled up.
-        return round(self.width / 1080, 4)
+        # Layouts are designed for a 1080x1920 portrait panel; a smaller window shows the same
+        # layout scaled down (a demo on a laptop), a bigger one scaled up. The short side decides,
+        # so a 1920x1080 landscape panel keeps the portrait's physical sizes (same panel, turned).
+        return round(min(self.width, self.height) / 1080, 4)
 
 
 def prepare_kivy(window: WindowOptions) -> None:
@@ -58,13 +61,46 @@ def prepare_kivy(window: WindowOptions) -> None:
     Config.set("graphics", "position", "custom")
     Config.set("graphics", "left", "0")
     Config.set("graphics", "top", "0")
-    Config.set("input", "mouse", "mouse,disable_multitouch")  # no red multitouch dots on right-click
+    if window.lockdown:
+        # An unattended pillar: nothing to point with, nothing that blanks the attract screen. Quitting
+        # is refused by the app itself too (Esc and the close request), whatever this setting says.
+        Config.set("graphics", "show_cursor", "0")
+        Config.set("graphics", "allow_screensaver", "0")
+    Config.set("kivy", "keyboard_mode", "system")  # never Kivy's own virtual keyboard: we dock ours
+    configure_input(Config, window.touch, lockdown=window.lockdown)
+
+
+def configure_input(config, touch: str, *, lockdown: bool) -> None:
+    """Exactly one input provider per touch device.
+
+    Kivy's defaults on Linux add `mouse` AND `probesysfs` (which attaches an `mtdev` or `hidinput`
+    provider to every multitouch device in /dev/input). Under X11 (or SDL on KMS) the same touchscreen
+    also moves the pointer, so the mouse provider sees every tap too: each tap arrives twice. So the
+    [input] section is replaced as a whole (a stale config.ini in KIVY_HOME cannot add a provider):
+
+    - "window" (default): only the mouse provider; the window system turns the touchscreen into one
+      pointer (calibration and rotation are done there). One touch at a time, which is all the kiosk
+      uses; needs no access to /dev/input.
+    - "mtdev" / "hidinput": Kivy reads the touchscreen itself through probesysfs. Under lockdown there is
+      no mouse provider at all; without it (a developer with a mouse) the mouse stays, but steps aside
+      while the touchscreen is active (`disable_on_activity`).
+    """
+    for option in list(config.options("input")):
+        config.remove_option("input", option)
+    if touch == "window":
+        config.set("input", "mouse", "mouse,disable_multitouch")  # no red multitouch dots on right-click
+    elif touch in ("mtdev", "hidinput"):
+        config.set("input", "%(name)s", f"probesysfs,provider={touch}")
+        if not lockdown:
+            config.set("input", "mouse", "mouse,disable_on_activity,disable_multitouch")
+    else:
+        raise ValueError(f"unknown touch input {touch!r}")
 
 
 async def run_kiosk(settings: Settings, window: WindowOptions,
                     after_start: Callable[[object], Awaitable[object]] | None = None) -> None:
     """Build services from settings and run the app until it stops."""
-    prepare_kivy(window)
+    prepare_kivy(replace(window, touch=settings.display.touch))
     from kiosk.api import CentralApi
     from kiosk.app import KioskApp
     from kiosk.services import KioskServices
@@ -78,10 +114,24 @@ async def run_kiosk(settings: Settings, window: WindowOptions,
     app = KioskApp(services, animate=window.animate, lockdown=window.lockdown)
     if after_start is not None:
         app.run_after_start(lambda: after_start(app))
+    stop_on_sigterm(app)
     try:
         await app.async_run(async_lib="asyncio")
     finally:
         await services.aclose()
+
+
+def stop_on_sigterm(app) -> None:
+    """`systemctl stop` (SIGTERM) ends the app cleanly, lockdown or not: lockdown only refuses Esc and
+    the window's close request. (Killed outright, the journal still keeps every order.)"""
+    def stop() -> None:
+        log.info("SIGTERM: stopping")
+        app.stop()
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop)
+    except (NotImplementedError, RuntimeError):  # not on this platform, or not the main thread
+        pass
 
 
 def open_terminal_for(settings: Settings):

@@ -9,7 +9,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from kiosk.api import ApiError, CentralApi
 from kiosk.cart import Cart
@@ -17,6 +17,7 @@ from kiosk.catalog.store import CatalogStore
 from kiosk.catalog.sync import CatalogSync, SyncError
 from kiosk.checkout import Checkout
 from kiosk.config import Settings
+from kiosk.contract import Promotion
 from kiosk.hardware.terminal import PaymentTerminal
 from kiosk.images import ImageCache
 from kiosk.journal import JournalEntry, StaffAlert
@@ -24,6 +25,7 @@ from kiosk.journal.journal import Journal
 from kiosk.outbox import Outbox
 from kiosk.payments import PaymentProgress, PaymentService
 from kiosk.fulfilment import FulfilmentService
+from kiosk.handoff import HandoffService
 from kiosk.stock import StockService
 from kiosk.stores import StoreDirectory
 
@@ -60,11 +62,14 @@ class KioskServices:
         self.stores = StoreDirectory(api, settings.kiosk.store_id)
         self.stock = StockService(api, ttl_s=settings.stock.ttl_s)
         self.fulfilment = FulfilmentService(api, self.stores)
+        self.handoff = HandoffService(api, settings.kiosk.store_id)  # the cart screen's QR to the phone
         self.status = ConnectionStatus()
         self._catalog_changed()
         self._payment_listeners: list[Callable[[PaymentProgress], None]] = []
         self.order_listeners: list[Callable[[JournalEntry], None]] = []
         self.alerts: list[StaffAlert] = []
+        self.promotions: list[Promotion] = []
+        self.promotion_listeners: list[Callable[[list[Promotion]], None]] = []
         self.payments = PaymentService(api, terminal, card_timeout_s=settings.payment.card_timeout_s,
                                        no_cvm_limit_cents=settings.payment.no_cvm_limit_cents,
                                        on_change=self._payment_changed)
@@ -128,6 +133,7 @@ class KioskServices:
             await self.api.health()
             self.status.update(online=True, syncing=True, last_error=None)
             await self.stores.load()  # keeps the last good list when this fails
+            await self._load_promotions()
             report = await self.catalog_sync.sync()
             self.catalog.reopen()
             log.info("catalog %s sync: %d written, %d removed, %d skipped", report.kind, report.written,
@@ -138,6 +144,18 @@ class KioskServices:
             log.warning("central API not usable: %s", exc)
             self._catalog_changed(online=False, syncing=False, last_error=str(exc))
             return False
+
+    async def _load_promotions(self) -> None:
+        """The attract screen's promotions; the last good list stays when the API cannot be asked."""
+        try:
+            promotions = await self.api.promotions()
+        except ApiError as exc:
+            log.warning("promotions not refreshed: %s", exc)
+            return
+        now = datetime.now(UTC)
+        self.promotions = [p for p in promotions if p.valid_until is None or p.valid_until > now]
+        for listener in list(self.promotion_listeners):
+            listener(self.promotions)
 
     async def keep_in_sync(self, *, min_retry_s: float = 2.0, max_retry_s: float = 30.0) -> None:
         """Sync at start, then every `catalog.sync_interval_s`; retry sooner (backing off) when down."""
@@ -153,6 +171,7 @@ class KioskServices:
     def reset_session(self) -> None:
         """A new shopper starts with nothing of the previous one."""
         self.cart.clear()
+        self.handoff.forget()
 
     async def aclose(self) -> None:
         await self.images.aclose()

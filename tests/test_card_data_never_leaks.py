@@ -19,7 +19,7 @@ from kiosk.hardware.simulator import SimulatedTerminal
 from kiosk.hardware.virtual_card import PROFILES
 from support.orders import audit
 from support.vpcd_card import VpcdCard
-from test_checkout_journal import KEY, Kiosk, server  # noqa: F401 (fixture)
+from support.checkout import KEY, Kiosk, server  # noqa: F401 (fixture)
 
 PANS = {p.pan for p in PROFILES.values() if getattr(p, "pan", None)}
 

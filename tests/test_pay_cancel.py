@@ -7,45 +7,23 @@ import sqlite3
 
 import pytest
 
-from kiosk.api import CentralApi
-from kiosk.checkout import Checkout, new_order_reference
+from kiosk.checkout import new_order_reference
 from kiosk.hardware.simulator import SimulatedTerminal
 from kiosk.journal import OrderState
-from kiosk.journal.journal import Journal
-from kiosk.outbox import CANCELLED_BY_SHOPPER, Outbox
-from kiosk.payments import PaymentService, PaymentState
+from kiosk.outbox import CANCELLED_BY_SHOPPER
+from kiosk.payments import PaymentState
+from support.checkout import KEY, cart_of, server, states  # noqa: F401 (server: fixture)
+from support.checkout import Kiosk as CheckoutKiosk
 from support.orders import audit
 from support.pay_gate import PaymentGate
-from support.ui import ROOT
-import test_checkout_journal
-from test_checkout_journal import cart_of, states
-
-KEY = ROOT / "config" / "payment_service_public.pem"
-server = test_checkout_journal.server  # the same fixture: a fresh reference server per test, stocked up
 
 
-class Kiosk:
+class Kiosk(CheckoutKiosk):
     """The checkout wired as KioskServices wires it, talking to the server through a `PaymentGate`."""
 
     def __init__(self, base_url, journal_path, gate: PaymentGate, *, profile="visa"):
+        super().__init__(base_url, journal_path, transport=gate, profile=profile, read_timeout=5.0)
         self.gate = gate
-        self.api = CentralApi(base_url, "demo-kiosk-token", transport=gate, read_timeout=5.0,
-                              backoff_base=0.001, backoff_max=0.01)
-        self.journal = Journal(journal_path)
-        self.outbox = Outbox(self.api, self.journal, kiosk_id="demo-kiosk-01", base_delay_s=0.001, max_delay_s=0.01)
-        self.seen = []
-        self.payments = PaymentService(self.api, SimulatedTerminal(KEY, profile=profile, delay_s=0), card_timeout_s=5,
-                                       no_cvm_limit_cents=100_000_000, on_change=self.seen.append)
-        self.checkout = Checkout(self.journal, self.payments, self.outbox, kiosk_id="demo-kiosk-01",
-                                 store_id="utrecht-centrum", tracking_base_url=base_url)
-
-    async def open(self):
-        await self.journal.open()
-        return self
-
-    async def close(self):
-        self.journal.close()
-        await self.api.aclose()
 
     async def pay_and_cancel_while_authorising(self, cart, reference):
         """Start paying; when the authorisation has been decided at the server but its answer is

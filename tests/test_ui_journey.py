@@ -96,7 +96,7 @@ async def test_kiosk_starts_and_says_so_when_the_central_api_is_down(needs_displ
         await driver.screenshot("attract-offline")
         assert not app.online and not app.catalog_ready
         # The shopper can still touch in; the category screen says the range is loading, no crash.
-        await driver.tap(app.root.get_screen("attract"))
+        await driver.tap(app.root.get_screen("attract").ids.touch_prompt)
         await driver.wait_for_screen("categories")
         assert app.root.get_screen("categories").ids.grid.data == []
 
@@ -159,7 +159,7 @@ async def test_a_cart_above_the_contactless_limit_says_so_before_paying(central_
         catalog = app.services.catalog
         expensive = next(p for p in (catalog.product(f"P{n:06d}") for n in range(1, 300))
                          if p is not None and p.variants[0].price_cents > 5000)
-        await driver.tap(app.root.get_screen("attract"))
+        await driver.tap(app.root.get_screen("attract").ids.touch_prompt)
         await driver.wait_for_screen("categories")
         app.open_product(expensive.id)
         await driver.wait_for_screen("article")

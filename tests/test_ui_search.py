@@ -31,7 +31,7 @@ async def test_search_on_the_keyboard_narrow_with_a_facet_and_open_a_result(cent
     async with running_app(settings, simulated(settings)) as app:
         driver = UiDriver(app, tmp_path / "shots")
         await ready(app, driver)
-        await driver.tap(app.root.get_screen("attract"))
+        await driver.tap(app.root.get_screen("attract").ids.touch_prompt)
         await driver.wait_for_screen("categories")
         await driver.tap(app.root.get_screen("categories").ids.search_field)
         await driver.wait_for_screen("search")
@@ -83,7 +83,7 @@ async def test_a_scanner_opens_the_article_with_that_variant(central_server, nee
     async with running_app(settings, simulated(settings)) as app:
         driver = UiDriver(app, tmp_path / "shots")
         await ready(app, driver)
-        await driver.tap(app.root.get_screen("attract"))
+        await driver.tap(app.root.get_screen("attract").ids.touch_prompt)
         await driver.wait_for_screen("categories")
         product = next(p for p in (app.services.catalog.product(f"P{n:06d}") for n in range(1, 300))
                        if p is not None and len(p.variants) > 1 and p.variants[-1].ean)
@@ -131,7 +131,7 @@ async def test_browse_and_search_with_the_central_api_stopped(needs_display, tmp
         assert app.catalog_ready, "the cached catalog is there at once"
         await driver.wait_until(lambda: not app.online and app.catalog_status_text, "the offline notice", 20)
         assert "geen verbinding" in app.catalog_status_text
-        await driver.tap(app.root.get_screen("attract"))
+        await driver.tap(app.root.get_screen("attract").ids.touch_prompt)
         await driver.wait_for_screen("categories")
         categories = app.root.get_screen("categories")
         assert len(categories.ids.grid.data) >= 5

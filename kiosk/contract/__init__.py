@@ -118,6 +118,25 @@ class CatalogPage(WireModel):
         default=None, description="Products still to come after this page (for a progress bar); None if unknown")
 
 
+# --- promotions -------------------------------------------------------------------------------
+
+
+class Promotion(WireModel):
+    """A promotion for the attract screen: text in Dutch (and English), usually about one article.
+
+    Only words and a picture: a promotional price is the article's price in the catalog, never a
+    number the kiosk shows from here."""
+
+    id: Ident
+    title: str = Field(min_length=1, max_length=80)
+    title_en: str | None = Field(default=None, max_length=80)
+    subtitle: str = Field(default="", max_length=160)
+    subtitle_en: str | None = Field(default=None, max_length=160)
+    product_id: Ident | None = Field(default=None, description="Tapping the promotion opens this article")
+    image_url: str | None = None
+    valid_until: datetime | None = None
+
+
 # --- stores and stock -------------------------------------------------------------------------
 
 
@@ -345,6 +364,46 @@ class Order(WireModel):
     ready_on: date | None = Field(default=None, description="Pickup ready / delivery promised day")
     created_at: datetime
     tracking_url: str
+
+
+# --- cart hand-off to the shopper's phone ----------------------------------------------------
+
+
+class CartLinkRequest(RequestModel):
+    """`POST /v1/carts`: make a short-lived link that opens this cart on the shopper's phone."""
+
+    store_id: Ident = Field(description="The shop where the kiosk stands")
+    lines: list[ItemIn] = Field(min_length=1, max_length=100)
+
+
+class CartLink(WireModel):
+    token: str = Field(description="Unguessable (at least 128 random bits), URL-safe; the only key to the cart")
+    url: str = Field(description="The public page of the cart (`/cart/{token}` on the server): the kiosk's QR")
+    expires_at: datetime = Field(description="The link answers 410 from then on")
+
+
+class SharedCartLine(WireModel):
+    sku: Sku
+    product_id: Ident
+    name: str = Field(description="The product's name")
+    variant: str = Field(default="", description="Size and colour as the kiosk shows them ('M · rood'); may be ''")
+    quantity: int = Field(ge=1)
+    unit_price_cents: Cents = Field(description="Today's price, at the moment the cart is looked at")
+    line_total_cents: Cents
+
+
+class SharedCart(WireModel):
+    """`GET /v1/carts/{token}` (no credential): a handed-off cart at today's prices. No personal data."""
+
+    store_id: Ident = Field(description="The shop whose kiosk made the link")
+    store_name: str
+    lines: list[SharedCartLine] = Field(description="In the order of the kiosk's cart")
+    unavailable_skus: list[Sku] = Field(
+        default_factory=list, description="Lines of the cart no longer in the catalog (left out of lines)")
+    subtotal_cents: Cents
+    currency: Currency = "EUR"
+    as_of: datetime = Field(description="When these prices were read")
+    expires_at: datetime
 
 
 # --- headers ----------------------------------------------------------------------------------

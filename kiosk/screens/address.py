@@ -44,9 +44,20 @@ class AddressScreen(KioskScreen):
         self.active = field
         self._show_keys()
 
+    @property
+    def shown_keys(self):
+        """The keyboard or keypad docked now (it follows the field and what is typed)."""
+        return self.keypad if self._wants_keypad() else self.keyboard
+
+    def _wants_keypad(self) -> bool:
+        # A Dutch postcode starts with four digits: the keypad until they are there, then letters.
+        if self.active == "postcode":
+            return len(self.values["postcode"].replace(" ", "")) < 4
+        return self.active == "house_number"
+
     def _show_keys(self) -> None:
         slot = self.ids.key_slot
-        wanted = self.keypad if self.active == "house_number" else self.keyboard
+        wanted = self.shown_keys
         if wanted.parent is not slot:
             slot.clear_widgets()
             slot.add_widget(wanted)
@@ -61,6 +72,7 @@ class AddressScreen(KioskScreen):
             text = text.upper()
         self.values[self.active] = text
         self.errors.pop(self.active, None)
+        self._show_keys()
 
     def _next_field(self) -> None:
         index = FIELDS.index(self.active)

@@ -103,14 +103,15 @@ class UiDriver:
 
 
 async def play_journey(driver: UiDriver, present_card: Callable[[], Awaitable[None]] | None = None, *,
-                       way: str = "take_now") -> object:
+                       way: str = "take_now", tour: bool = False) -> object:
     """Attract -> categories -> article list -> article -> cart -> how to get it -> pay -> receipt.
     Returns the receipt.
 
     `present_card` is awaited once the pay screen waits for a card (a test inserts its virtual card
-    there; the simulated terminal presents its own card). `way`: see `choose_way`.
+    there; the simulated terminal presents its own card). `way`: see `choose_way`. `tour` also
+    searches on the keyboard and has it delivered, so every screen gets its screenshot.
     """
-    await shop_until_pay(driver, way=way)
+    await shop_until_pay(driver, way="delivery" if tour else way, search=tour)
     if present_card is not None:
         await present_card()
     await driver.wait_for_screen("receipt", timeout_s=90)
@@ -126,6 +127,14 @@ async def type_text(driver: UiDriver, keys, text: str) -> None:
     """Type on an on-screen keyboard or keypad by tapping its keys, as a finger would."""
     for char in text:
         await driver.tap(keys.keys[char.lower()])
+
+
+async def type_address(driver: UiDriver, address, field: str, text: str) -> None:
+    """Tap a field of the address screen and type into it on whichever keys it docks (the postcode
+    switches from the keypad to the letters after four digits)."""
+    await driver.tap(address.ids[field])
+    for char in text:
+        await driver.tap(address.shown_keys.keys[char.lower()])
 
 
 async def choose_way(driver: UiDriver, way: str) -> None:
@@ -152,17 +161,15 @@ async def choose_way(driver: UiDriver, way: str) -> None:
     await driver.wait_for_screen("address")
     address = driver.screen("address")
     for field in ("postcode", "house_number", "addition", "email"):
-        await driver.tap(address.ids[field])
-        keys = address.keypad if field == "house_number" else address.keyboard
-        await type_text(driver, keys, DEMO_ADDRESS[field])
+        await type_address(driver, address, field, DEMO_ADDRESS[field])
     await driver.screenshot("07-address")
     await driver.tap(address.ids.continue_button)
 
 
-async def shop_until_pay(driver: UiDriver, *, way: str = "take_now") -> None:
+async def shop_until_pay(driver: UiDriver, *, way: str = "take_now", search: bool = False) -> None:
     """Put one article in the cart, press "check out" and choose how to get it (`choose_way`): ends
     on the pay screen waiting for a card."""
-    await shop_until_checkout(driver)
+    await shop_until_checkout(driver, search=search)
     await choose_way(driver, way)
     await driver.wait_for_screen("pay")
     pay = driver.screen("pay")
@@ -170,19 +177,34 @@ async def shop_until_pay(driver: UiDriver, *, way: str = "take_now") -> None:
     await driver.screenshot("08-pay")
 
 
-async def shop_until_checkout(driver: UiDriver) -> None:
+async def search_on_the_keyboard(driver: UiDriver, text: str = "fietsbel") -> None:
+    """From the categories: search by tapping the on-screen keyboard, then come back."""
+    categories = driver.screen("categories")
+    await driver.tap(categories.ids.top_bar.ids.search_button)
+    await driver.wait_for_screen("search")
+    search = driver.screen("search")
+    await type_text(driver, search.keyboard, text)
+    await driver.wait_until(lambda: len(search.ids.results.data) > 0, "search results")
+    await driver.screenshot("02b-search")
+    driver.app.go_back()
+    await driver.wait_for_screen("categories")
+
+
+async def shop_until_checkout(driver: UiDriver, *, search: bool = False) -> None:
     """Put one article in the cart and press "check out": ends on the "how to get it" screen."""
     app = driver.app
     await driver.wait_for_screen("attract")
     await driver.wait_until(lambda: app.catalog_ready, "the catalog", timeout_s=60)
     await driver.screenshot("01-attract")
-    await driver.tap(driver.screen("attract"))
+    await driver.tap(driver.screen("attract").ids.touch_prompt)  # not the promotion: that opens its article
 
     await driver.wait_for_screen("categories")
     categories = driver.screen("categories")
     await driver.wait_until(lambda: len(categories.ids.grid.data) > 0, "categories")
     await driver.frames(3)
     await driver.screenshot("02-categories")
+    if search:
+        await search_on_the_keyboard(driver)
     await driver.tap(driver.visible_tile(categories.ids.grid, 0))
 
     await driver.wait_for_screen("products")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.uix.screenmanager import Screen
 
+import kiosk.screens.busy  # noqa: F401  (the spinner, for the .kv files)
 import kiosk.screens.widgets  # noqa: F401  (registers the theme widgets before any .kv loads)
 
 

@@ -85,6 +85,8 @@ class SearchScreen(KioskScreen):
         self._trigger()  # several keys within one frame make one search
 
     def _search(self) -> None:
+        if self.finder is None:
+            return  # no search started yet (e.g. the language switched on another screen)
         self.searching = True
         self.app.spawn(self._run())
 

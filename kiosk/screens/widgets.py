@@ -2,14 +2,84 @@
 
 from __future__ import annotations
 
-from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, StringProperty
+from kivy.event import EventDispatcher
+from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior, ToggleButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.modalview import ModalView
 
+from kiosk import theme
+from kiosk.accessibility import AccessibilityModes
 from kiosk.screens.cached_image import CachedImage
 from kivy.uix.label import Label
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
+
+
+# The active palette as Kivy properties, one per colour role of theme.Palette: kv binds to each
+# (`look.palette.TEXT`), and switching the palette sets them all, so every screen repaints at once.
+LivePalette = type("LivePalette", (EventDispatcher,), {
+    "__doc__": "The colours of the active theme.Palette, as properties the .kv rules bind to.",
+    "name": StringProperty(theme.STANDARD.name),
+    **{role: ColorProperty(getattr(theme.STANDARD, role)) for role in theme.COLOUR_NAMES},
+})
+
+
+# A text colour of the standard palette -> its role (the first of these with that colour).
+_TEXT_ROLES = ("TEXT", "TEXT_MUTED", "HEADER_TEXT", "SUCCESS", "DANGER", "WARNING", "ACCENT",
+               "PRIMARY_TEXT", "SECONDARY_TEXT", "DANGER_TEXT", "SELECTED_TEXT")
+_STANDARD_ROLES = {tuple(round(c, 3) for c in getattr(theme.STANDARD, role)): role for role in reversed(_TEXT_ROLES)}
+
+
+class Look(EventDispatcher):
+    """The accessibility modes as the .kv files bind to them: `look.palette.TEXT` for every colour,
+    `sp(theme.FONT_BODY * look.text_scale)` for every font size, `look.low_reach` for the layouts,
+    `look.large_text` etc. for the panel's switches. (Kivy binds only along properties of event
+    dispatchers, hence properties here rather than the plain `AccessibilityModes` in `modes`.)
+    One per process (`look` below, imported in the .kv files), set by the app from its
+    `AccessibilityModes` (kiosk/accessibility.py); any widget can bind to it, with or without the
+    kiosk app running."""
+
+    modes = ObjectProperty(AccessibilityModes())
+    palette = ObjectProperty(None)  # a LivePalette; the same object always, its colours change
+    text_scale = NumericProperty(1.0)
+    large_text = BooleanProperty(False)
+    high_contrast = BooleanProperty(False)
+    low_reach = BooleanProperty(False)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.palette = LivePalette()
+
+    # A label made in Python with its own colour or size (Label(color=theme.TEXT_MUTED,
+    # font_size=sp(72))) keeps it: the base <Label> rule asks these two instead of overwriting it
+    # (a bound kv rule would). A standard-palette colour it asked for follows the palette by its
+    # role, and its size scales with large text, like everything written in kv.
+
+    def colour_for(self, widget, default):
+        if "color" not in getattr(widget, "_kwargs_applied_init", ()):
+            return default
+        asked = widget.__dict__.setdefault("_look_colour", tuple(widget.color))
+        role = _STANDARD_ROLES.get(tuple(round(c, 3) for c in asked))
+        return getattr(self.palette, role) if role else asked
+
+    def font_for(self, widget, default):
+        if "font_size" not in getattr(widget, "_kwargs_applied_init", ()):
+            return default
+        return widget.__dict__.setdefault("_look_font_size", widget.font_size) * self.text_scale
+
+    def apply(self, modes: AccessibilityModes) -> None:
+        palette = modes.palette
+        # TEXT last: colour_for, bound to TEXT, reads other roles, which must be switched by then.
+        for role in sorted(theme.COLOUR_NAMES, key=lambda role: role == "TEXT"):
+            setattr(self.palette, role, getattr(palette, role))
+        self.palette.name = palette.name
+        self.text_scale = modes.text_scale
+        self.large_text, self.high_contrast, self.low_reach = modes.large_text, modes.high_contrast, modes.low_reach
+        self.modes = modes
+
+
+look = Look()
 
 
 class KButton(ButtonBehavior, Label):
@@ -25,11 +95,84 @@ class KButton(ButtonBehavior, Label):
             return False
         return super().on_touch_down(touch)
 
+    def on_touch_up(self, touch):
+        # A press of this button ends in the grab dispatch (its release); in the ordinary dispatch
+        # before it, say "handled", so that what lies under the button (the attract screen's "touch
+        # anywhere to start") does not act on the same touch.
+        if touch.grab_current is None and self in touch.ud:
+            return True
+        return super().on_touch_up(touch)
+
 
 class KToggle(ToggleButtonBehavior, Label):
     """A variant chip: one of a group is selected."""
 
     value = StringProperty("")
+
+
+class AccessButton(KButton):
+    """Opens the accessibility panel (large text, high contrast, low reach). It shows the
+    international accessibility symbol, drawn in the text colour (theme.kv); with `labelled` the
+    word "Accessibility" too."""
+
+    labelled = BooleanProperty(False)
+
+
+class BottomSheet(ModalView):
+    """An overlay docked along the bottom of the screen, full width, on the palette's background with
+    a strong top edge (theme.kv): within reach in every mode, unlike a centred ModalView. Give it
+    `size_hint_y: None` and a height (e.g. its content's minimum height)."""
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self._is_open)
+
+    def _align_center(self, *args) -> None:  # ModalView keeps re-centring itself: dock instead
+        if self._is_open:
+            self.pos = (0, 0)
+
+    def open(self, *args, **kwargs):
+        super().open(*args, **kwargs)
+        self.pos = (0, 0)
+
+
+class ReachGap(BoxLayout):
+    """The top part of a screen in low-reach mode: no controls, only what is to be read or looked at
+    (the page title, a picture). Empty and 0 high otherwise. Its height comes from
+    kiosk.accessibility.LOW_REACH_TOP (theme.kv)."""
+
+    title = StringProperty("")
+    subtitle = StringProperty("")
+    image = StringProperty("")        # a picture's URL
+    texture = ObjectProperty(None, allownone=True)  # or a picture made here (a QR)
+
+
+class LowBarSlot(BoxLayout):
+    """Where a screen's top bar goes in low-reach mode, on screens that are mostly to be read (pay,
+    receipt): the bar leaves the top of the screen and sits here, within reach; it goes back when the
+    mode ends. `bar` is the screen's TopBar."""
+
+    bar = ObjectProperty(None, allownone=True)
+    _home = None  # (parent, index) of the bar at the top
+
+    def on_kv_post(self, base_widget):
+        look.bind(low_reach=self._place)
+        self.bind(bar=self._place)
+        self._place()
+
+    def _place(self, *args) -> None:
+        bar, low = self.bar, look.low_reach
+        if bar is None:
+            return
+        if low and bar.parent is not self:
+            parent = bar.parent
+            self._home = (parent, parent.children.index(bar))
+            parent.remove_widget(bar)
+            self.add_widget(bar)
+        elif not low and bar.parent is self and self._home is not None:
+            parent, index = self._home
+            self.remove_widget(bar)
+            parent.add_widget(bar, index=index)
 
 
 class IndexedView(RecycleDataViewBehavior):
