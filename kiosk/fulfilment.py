@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kiosk.api import ApiConflict, ApiError
@@ -97,9 +98,13 @@ def new_reservation_id() -> str:
 
 
 class FulfilmentService:
-    def __init__(self, api, stores: StoreDirectory) -> None:
+    def __init__(self, api, stores: StoreDirectory, *, promise_ttl_s: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._api = api
         self._stores = stores
+        self._promise_ttl_s = promise_ttl_s
+        self._clock = clock
+        self._promises: dict[str, tuple[float, FulfilmentOption | None]] = {}
 
     async def offer(self, cart: Cart) -> Offer:
         """Quote the cart; raises ApiError when the central API cannot be asked (nothing to offer)."""
@@ -123,10 +128,21 @@ class FulfilmentService:
         return tuple(take_now + delivery + pickups)
 
     async def delivery_option(self, sku: str) -> FulfilmentOption | None:
-        """The home-delivery promise for one of `sku` (for the article page); None when not deliverable."""
+        """The home-delivery promise for one of `sku` (for the article page); None when not deliverable.
+
+        Kept for a few minutes: a promise is a day, and paging back and forth through articles must
+        not cost a quote request per page."""
+        now = self._clock()
+        cached = self._promises.get(sku)
+        if cached is not None and now - cached[0] < self._promise_ttl_s:
+            return cached[1]
         quote = await self._api.quote(QuoteRequest(store_id=self._stores.own_store_id,
                                                    lines=[ItemIn(sku=sku, quantity=1)]))
-        return next((o for o in quote.options if o.type == "delivery"), None)
+        option = next((o for o in quote.options if o.type == "delivery"), None)
+        if len(self._promises) > 1000:
+            self._promises.clear()  # a bound, not an LRU: these are cheap to ask again
+        self._promises[sku] = (now, option)
+        return option
 
     @staticmethod
     def accept_prices(cart: Cart, offer: Offer) -> None:
