@@ -43,7 +43,7 @@ def _load_rules() -> None:
     # The theme's typeface is a project asset (assets/fonts/README.md), registered as Kivy's default.
     LabelBase.register(DEFAULT_FONT, fn_regular=str(_FONTS / "Roboto-Regular.ttf"),
                        fn_bold=str(_FONTS / "Roboto-Bold.ttf"))
-    for name in ("theme", "access_panel", *SCREENS, "still_there"):
+    for name in ("theme", "access_panel", *SCREENS, "still_there", "quantity"):
         path = str(_SCREENS_DIR / f"{name}.kv")
         if path not in Builder.files:
             Builder.load_file(path)

@@ -147,6 +147,7 @@ FONT_TITLE = 52       # sp
 FONT_HEADING = 40
 FONT_BODY = 30
 FONT_SMALL = 24
+FONT_NUMBER = 72      # the number being typed on a keypad
 
 
 # --- contrast (WCAG 2.2, 1.4.3: at least 4.5:1 for text) -----------------------------------------

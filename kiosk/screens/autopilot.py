@@ -180,7 +180,7 @@ async def shop_until_pay(driver: UiDriver, *, way: str = "take_now", search: boo
 async def search_on_the_keyboard(driver: UiDriver, text: str = "fietsbel") -> None:
     """From the categories: search by tapping the on-screen keyboard, then come back."""
     categories = driver.screen("categories")
-    await driver.tap(categories.ids.top_bar.ids.search_button)
+    await driver.tap(categories.ids.search_field)
     await driver.wait_for_screen("search")
     search = driver.screen("search")
     await type_text(driver, search.keyboard, text)

@@ -9,6 +9,7 @@ through the translations so they follow the language. Both emit `on_key(text)` w
 from __future__ import annotations
 
 from kivy.app import App
+from kivy.factory import Factory
 from kivy.metrics import dp
 from kivy.uix.boxlayout import BoxLayout
 
@@ -39,6 +40,7 @@ class OnScreenKeyboard(BoxLayout):
         self.space = self._key(" ", "", kind="secondary", size_hint_x=4)
         self.delete = self._key("\b", "", kind="secondary", size_hint_x=2)
         self.done = self._key("\n", "", kind="primary", size_hint_x=2)
+        self.delete.icon, self.done.icon = "backspace", "check"
         for key in (self.space, self.delete, self.done):
             last.add_widget(key)
         self.add_widget(last)
@@ -78,6 +80,7 @@ class NumericKeypad(BoxLayout):
         last = BoxLayout(spacing=dp(8))
         self.delete = self._key("\b", "", kind="secondary")
         self.done = self._key("\n", "", kind="primary")
+        self.delete.icon, self.done.icon = "backspace", "check"
         for key in (self.delete, self._key("0", "0"), self.done):
             last.add_widget(key)
         self.add_widget(last)
@@ -97,3 +100,7 @@ class NumericKeypad(BoxLayout):
 
     def on_key(self, value: str) -> None:
         pass
+
+
+# For the .kv files (quantity.kv docks a NumericKeypad in its sheet).
+Factory.register("NumericKeypad", cls=NumericKeypad)

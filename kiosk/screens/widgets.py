@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from kivy.event import EventDispatcher
-from kivy.properties import BooleanProperty, ColorProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.core.text import Label as CoreLabel
+from kivy.core.text import LabelBase
+from kivy.properties import (BooleanProperty, ColorProperty, ListProperty, NumericProperty, ObjectProperty,
+                             StringProperty)
 from kivy.uix.behaviors import ButtonBehavior, ToggleButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.modalview import ModalView
 
 from kiosk import theme
 from kiosk.accessibility import AccessibilityModes
+from kiosk.icons import ICON_FONT_FILE, ICON_FONT_NAME, glyph
 from kiosk.screens.cached_image import CachedImage
 from kivy.uix.label import Label
 from kivy.uix.recycleview import RecycleView
@@ -81,14 +85,86 @@ class Look(EventDispatcher):
 
 look = Look()
 
+# The icon font, by name, for KButton.icon (and any label that wants a glyph of kiosk/icons.py).
+LabelBase.register(ICON_FONT_NAME, fn_regular=str(ICON_FONT_FILE))
+
 
 class KButton(ButtonBehavior, Label):
-    """A big rounded button; `kind` picks the colours: primary, secondary, quiet, danger."""
+    """A big rounded button; `kind` picks the colours: primary, secondary, quiet, danger.
+
+    `icon` names a glyph of kiosk/icons.py, drawn left of the text in the text colour (theme.kv);
+    icon and text are centred as one. The icon's room is the label's left padding, so the text
+    itself, and its `texture_size`, make way for it in every layout (fixed width, or as wide as
+    the text)."""
 
     kind = StringProperty("primary")
     bg_color = ColorProperty((1, 0.82, 0, 1))
     radius = NumericProperty(18)
     shown = BooleanProperty(True)  # a hidden button keeps its place in the layout but takes no touch
+    icon = StringProperty("")
+    icon_texture = ObjectProperty(None, allownone=True)  # the glyph in white; theme.kv tints it
+    icon_pos = ListProperty([0, 0])
+    icon_shown = BooleanProperty(True)  # False where icon and text do not fit on one line
+
+    ICON_SCALE = 1.25  # the glyph's size to the text's: Material Icons sit small in their em box
+    ICON_GAP = 0.4     # space between icon and text, in the text's font size
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.fbind("icon", self._render_icon)
+        self.fbind("font_size", self._render_icon)
+        for name in ("text", "text_size", "bold"):
+            self.fbind(name, self._make_room)
+        for name in ("texture_size", "pos", "size"):
+            self.fbind(name, self._place_icon)
+        self._render_icon()
+
+    def texture_update(self, *args) -> None:
+        # After every render: a new text of the same size gives no texture_size event.
+        super().texture_update(*args)
+        self._place_icon()
+
+    def _render_icon(self, *_args) -> None:
+        if not self.icon:
+            if self.icon_texture is not None:
+                self.icon_texture = None
+                self.padding = [0, self.padding[1], 0, self.padding[3]]
+            return
+        label = CoreLabel(text=glyph(self.icon), font_name=ICON_FONT_NAME,
+                          font_size=self.font_size * self.ICON_SCALE, color=(1, 1, 1, 1))
+        label.refresh()
+        self.icon_texture = label.texture
+        self._make_room()
+
+    def _make_room(self, *_args) -> None:
+        if self.icon_texture is None:
+            return
+        room = self.icon_texture.width + (self.font_size * self.ICON_GAP if self.text else 0)
+        # The words matter more than the picture: where icon and text do not fit on one line (a
+        # narrow key, large text), the icon steps aside rather than wrap the text.
+        wrap_at = self.text_size[0]
+        if self.text and wrap_at:
+            words = CoreLabel(text=self.text, font_size=self.font_size, bold=self.bold, font_name=self.font_name)
+            self.icon_shown = room + words.get_extents(self.text)[0] <= wrap_at
+        else:
+            self.icon_shown = True
+        room = room if self.icon_shown else 0
+        if self.padding[0] != room:
+            self.padding = [room, self.padding[1], 0, self.padding[3]]
+        self._place_icon()
+
+    def _place_icon(self, *_args) -> None:
+        if self.icon_texture is None:
+            return
+        # Where the text starts (Label draws its texture centred, the text inside it by halign, after
+        # the left padding that is the icon's room); the icon goes just before it.
+        lines = getattr(self._label, "_cached_lines", None) or []
+        text_width = max((line.w for line in lines), default=0) if self.text else 0
+        room, right = self.padding[0], self.padding[2]
+        texture_left = self.center_x - self.texture_size[0] / 2
+        inner = self.texture_size[0] - room - right
+        text_x = texture_left + room + {"left": 0, "right": inner - text_width}.get(self.halign, (inner - text_width) / 2)
+        self.icon_pos = [round(text_x - room), round(self.center_y - self.icon_texture.height / 2)]
 
     def on_touch_down(self, touch):
         if not self.shown:
