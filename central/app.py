@@ -23,6 +23,16 @@ the error codes and `kiosk/contract` for the bodies):
   POST /v1/carts                        CartLinkRequest -> CartLink (201): a cart for the shopper's phone
   GET  /v1/carts/{token}                SharedCart, no credential (the token is the key)
   GET  /cart/{token}                    HTML page of that cart for a phone, no credential
+  GET  /v1/staff                        list[StaffMember]: the active staff of the kiosk's shop, with badge UIDs
+
+Staff routes (the kiosk's token plus header X-Staff-Id: an active staff member of the kiosk's shop):
+
+  POST /v1/stock-adjustments            StockAdjustmentRequest -> StockAdjustment (201), Idempotency-Key =
+                                        adjustment_id; received adds, counted sets what was on hand at made_at
+  GET  /v1/stock-adjustments/{id}       StockAdjustment
+  GET  /v1/pick-lists?store=            PickList: the shop's pickup orders (handed over: today's only)
+  POST /v1/pick-lists/{order_id}/picked       PickOrder (to_pick -> picked; the order is then ready)
+  POST /v1/pick-lists/{order_id}/handed-over  PickOrder (picked -> handed_over; the order is then completed)
 """
 
 from __future__ import annotations
@@ -33,7 +43,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from central import routes_carts, routes_catalog, routes_fulfilment, routes_orders, routes_promotions, tracking
+from central import (
+    routes_carts,
+    routes_catalog,
+    routes_fulfilment,
+    routes_orders,
+    routes_pick_lists,
+    routes_promotions,
+    routes_staff,
+    tracking,
+)
 from central.acquirer import TestAcquirer
 from central.db import Database
 from central.deps import ServerParts
@@ -72,4 +91,6 @@ def create_app(db_path: Path, *, acquirer_key_path: Path | None = None,
     app.include_router(routes_orders.router)
     app.include_router(tracking.router)
     app.include_router(routes_carts.router)
+    app.include_router(routes_staff.router)
+    app.include_router(routes_pick_lists.router)
     return app

@@ -271,3 +271,28 @@ STORES: list[tuple[str, str, str, str, float, float, list[dict]]] = [
     ("groningen-centrum", "Winkel Groningen", "Groningen", "Herestraat 60, 9711 LM Groningen",
      53.21410, 6.56830, _hours(late_night=3)),
 ]
+
+
+# Staff per shop: (staff id, name, shop id, role, badge UIDs). Two per shop, one of them a manager.
+# The badges are fixed: tests and the demo tap them (utrecht-centrum's in particular). UIDs are
+# 7-byte NXP ones (04...), hex, upper-case, no separators, as the kiosk's reader gives them.
+STAFF: list[tuple[str, str, str, str, tuple[str, ...]]] = [
+    ("s-utr-1", "Sanne de Vries", "utrecht-centrum", "staff", ("04A1B2C3D4E5F6",)),
+    ("s-utr-2", "Mehmet Yilmaz", "utrecht-centrum", "manager", ("04112233445566",)),
+    ("s-ulr-1", "Lotte Jansen", "utrecht-leidsche-rijn", "staff", ("049797C6153636",)),
+    ("s-ulr-2", "Daan Bakker", "utrecht-leidsche-rijn", "manager", ("048DD558631654",)),
+    ("s-ams-1", "Fatima El Amrani", "amsterdam-centrum", "staff", ("0408B40FF6E004",)),
+    ("s-ams-2", "Joris Visser", "amsterdam-centrum", "manager", ("04FEBBE2ADEB7D",)),
+    ("s-rot-1", "Emma Smit", "rotterdam-centrum", "staff", ("040CE4ECB5E030",)),
+    ("s-rot-2", "Kevin Meijer", "rotterdam-centrum", "manager", ("0495164FB2871F",)),
+    ("s-dha-1", "Noor de Boer", "den-haag-centrum", "staff", ("04353A3E63DD56",)),
+    ("s-dha-2", "Thomas Mulder", "den-haag-centrum", "manager", ("04819EA568C27B",)),
+    ("s-amf-1", "Julia de Groot", "amersfoort-centrum", "staff", ("04587B11EC5849",)),
+    ("s-amf-2", "Ruben Bos", "amersfoort-centrum", "manager", ("045BB3DE04FBE8",)),
+    ("s-ehv-1", "Sophie Vos", "eindhoven-centrum", "staff", ("045AEE43AA1CB9",)),
+    ("s-ehv-2", "Bram Peters", "eindhoven-centrum", "manager", ("04D8FF58A4375A",)),
+    ("s-nij-1", "Anouk Hendriks", "nijmegen-centrum", "staff", ("041D19D60BEBD1",)),
+    ("s-nij-2", "Lucas van Leeuwen", "nijmegen-centrum", "manager", ("04B4720263715F",)),
+    ("s-gro-1", "Isa Dekker", "groningen-centrum", "staff", ("04599A0093392E",)),
+    ("s-gro-2", "Milan Brouwer", "groningen-centrum", "manager", ("0409EAF704D2F9",)),
+]

@@ -124,7 +124,7 @@ CREATE TABLE IF NOT EXISTS stock_moves (
     store_id TEXT,                 -- NULL = the warehouse
     delta    INTEGER NOT NULL,
     reason   TEXT NOT NULL,        -- e.g. 'order K-2025-000012', 'restock', 'count'
-    at       TEXT NOT NULL
+    at       TEXT NOT NULL         -- UTC ISO 8601, fixed width (`central.stock.stamp`): when it happened
 );
 CREATE INDEX IF NOT EXISTS stock_moves_by_sku ON stock_moves(sku, store_id);
 -- Stock held for a cart before it is paid: one row per line. A held row counts against the stock
@@ -156,6 +156,46 @@ CREATE TABLE IF NOT EXISTS carts (
     expires_at   TEXT NOT NULL     -- UTC ISO 8601, fixed width, so text order is time order
 );
 CREATE INDEX IF NOT EXISTS carts_by_expiry ON carts(expires_at);
+-- Who works where (`central.staff`); seeded for the demo shops. Inactive staff stay for the history
+-- (adjustments and pick lists name them) but can no longer act.
+CREATE TABLE IF NOT EXISTS staff (
+    staff_id   TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    store_id   TEXT NOT NULL,
+    role       TEXT NOT NULL,      -- staff, manager
+    badge_uids TEXT NOT NULL,      -- JSON list of UIDs: hex, upper-case, no separators
+    active     INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS staff_by_store ON staff(store_id);
+-- Staff restocks and counts (`central.adjustments`): the record behind their stock move (if any;
+-- an adjustment a later count already covers moves nothing). Times are UTC ISO 8601, fixed width.
+CREATE TABLE IF NOT EXISTS stock_adjustments (
+    adjustment_id TEXT PRIMARY KEY,
+    kiosk_id      TEXT NOT NULL,
+    store_id      TEXT NOT NULL,
+    sku           TEXT NOT NULL,
+    kind          TEXT NOT NULL,   -- received, counted
+    quantity      INTEGER NOT NULL,
+    delta         INTEGER NOT NULL,
+    on_hand       INTEGER NOT NULL, -- right after it was recorded
+    available     INTEGER NOT NULL,
+    staff_id      TEXT NOT NULL,
+    note          TEXT,
+    made_at       TEXT NOT NULL,
+    recorded_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stock_counts ON stock_adjustments(sku, store_id, made_at) WHERE kind = 'counted';
+-- How far staff are with a pickup order (`central.pick_lists`); no row = still to pick. Apart from
+-- the order, which is written once; its `status` follows (picked: ready, handed over: completed).
+CREATE TABLE IF NOT EXISTS pick_status (
+    order_id       TEXT PRIMARY KEY REFERENCES orders(order_id),
+    status         TEXT NOT NULL,  -- picked, handed_over
+    picked_by      TEXT NOT NULL,
+    picked_at      TEXT NOT NULL,  -- UTC ISO 8601, fixed width, so text order is time order
+    handed_over_by TEXT,
+    handed_over_at TEXT
+);
+CREATE INDEX IF NOT EXISTS orders_for_pickup ON orders(fulfilment_store_id) WHERE fulfilment_type = 'pickup';
 -- The first successful answer per (operation, key), replayed for a repeat of the same request.
 CREATE TABLE IF NOT EXISTS idempotency (
     operation     TEXT NOT NULL,

@@ -6,7 +6,10 @@ rewritten into the same shape, so a client needs one error parser.
 Error codes of this API (stable; messages are English and may change):
   400 invalid_cursor, idempotency_key_missing
   401 unauthorized
+      staff_required                 a staff route without the X-Staff-Id header
   403 kiosk_mismatch                 the body's kiosk_id is not the authenticated kiosk
+      staff_unknown                  X-Staff-Id is not an active staff member of the kiosk's shop
+      store_mismatch                 a pick list of another shop than the kiosk's
   404 not_found
   405 method_not_allowed
   409 idempotency_conflict           same Idempotency-Key, different body
@@ -18,8 +21,11 @@ Error codes of this API (stable; messages are English and may change):
                                      `error.shortages` says which lines, where, and how many there are
       delivery_cost_changed          fulfilment.cost_cents is not what a quote gives now
       reservation_committed          release of a reservation an order was placed with
+      not_picked                     hand-over of a pickup order that was not picked yet
   422 validation_error               the request does not match the contract
-      idempotency_key_mismatch       Idempotency-Key differs from payment_id / order_id / reservation_id
+      idempotency_key_mismatch       Idempotency-Key differs from payment_id / order_id / reservation_id /
+                                     adjustment_id
+      made_at_in_future              a stock adjustment made_at well ahead of the server's clock
       unknown_sku, unknown_store, invalid_fulfilment, total_mismatch, amount_too_large,
       payment_not_found, payment_mismatch, payment_amount_mismatch,
       reservation_mismatch           the order's reservation is unknown, another kiosk's, already

@@ -6,7 +6,7 @@ tests/test_central_schemathesis.py) requests that get past "unknown sku" to the 
 
 from __future__ import annotations
 
-from central.seed import DEMO_STORE_ID
+from central.seed import DEMO_STAFF_ID, DEMO_STORE_ID
 
 SKU = "P000001-01"  # article 1 exists as soon as one article is seeded
 OTHER_SHOP = "amersfoort-centrum"
@@ -34,3 +34,15 @@ RESERVATION_KEY = {"example": {"summary": "the reservation_id of the body", "val
 
 PICTURE_PRODUCT = {"article_1": {"summary": "a seeded article", "value": "P000001"}}
 PICTURE_NUMBER = {"first": {"summary": "its first picture", "value": 1}}
+
+STAFF_ID = {"demo_staff": {"summary": "a staff member of the demo kiosk's shop", "value": DEMO_STAFF_ID}}
+
+STOCK_ADJUSTMENT = _examples(
+    received={"adjustment_id": "adj-example-1", "sku": SKU, "kind": "received", "quantity": 6,
+              "made_at": "2025-05-13T09:30:00+02:00", "note": "levering"},
+    counted={"adjustment_id": "adj-example-2", "sku": SKU, "kind": "counted", "quantity": 4,
+             "made_at": "2025-05-13T10:15:00+02:00"},
+)
+STOCK_ADJUSTMENT_KEY = {"example": {"summary": "the adjustment_id of the body", "value": "adj-example-1"}}
+STOCK_ADJUSTMENT_ID = {"example": {"summary": "an adjustment of the examples", "value": "adj-example-1"}}
+PICK_STORE = {"own_shop": {"summary": "the demo kiosk's own shop", "value": DEMO_STORE_ID}}

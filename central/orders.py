@@ -7,6 +7,7 @@ So an order is never accepted for stock that is not there, and stock never leave
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -114,6 +115,18 @@ def insert_order(conn: sqlite3.Connection, body: OrderRequest, checked: CheckedO
         [(body.order_id, pos, line.sku, checked.names[line.sku], line.quantity, line.unit_price_cents,
           line.quantity * line.unit_price_cents) for pos, line in enumerate(body.lines)],
     )
+
+
+# The kiosk's order ids are "<kiosk id>.<reference>": eight symbols of Crockford base32 (no I, L, O, U),
+# which the receipt shows as XXXX-XXXX (kiosk.checkout.new_order_reference).
+_RECEIPT_REFERENCE = re.compile(r"\.([0-9A-HJKMNP-TV-Z]{8})$")
+
+
+def short_reference(order_id: str, order_number: str) -> str:
+    """The reference the shopper's receipt shows, so staff find the order they are shown; the central
+    order number for an order id of another form."""
+    match = _RECEIPT_REFERENCE.search(order_id)
+    return f"{match[1][:4]}-{match[1][4:]}" if match else order_number
 
 
 def tracking_url(request: Request, order_id: str) -> str:

@@ -23,6 +23,8 @@ MAX_VARIANTS = 5
 DEMO_KIOSK_TOKEN = "demo-kiosk-token"
 DEMO_KIOSK_ID = "demo-kiosk-01"
 DEMO_STORE_ID = "utrecht-centrum"
+DEMO_STAFF_ID = "s-utr-1"    # Sanne de Vries, badge 04A1B2C3D4E5F6 (see catalog_data.STAFF)
+DEMO_MANAGER_ID = "s-utr-2"  # Mehmet Yilmaz, badge 04112233445566
 
 
 STORE_IDS = tuple(store[0] for store in data.STORES)
@@ -157,7 +159,7 @@ def generate_article(index: int) -> SeedArticle:
 
 
 def seed_reference_data(db: Database) -> None:
-    """Categories, shops and the demo kiosk: small, so simply (re)written every start."""
+    """Categories, shops, their staff and the demo kiosk: small, so simply (re)written every start."""
     with db.session() as conn, conn:
         conn.executemany(
             "INSERT OR REPLACE INTO categories (id, name, name_en, parent_id, position) VALUES (?, ?, ?, ?, ?)",
@@ -174,6 +176,12 @@ def seed_reference_data(db: Database) -> None:
         conn.execute(
             "INSERT OR IGNORE INTO kiosks (token_sha256, kiosk_id, store_id) VALUES (?, ?, ?)",
             (token_hash(DEMO_KIOSK_TOKEN), DEMO_KIOSK_ID, DEMO_STORE_ID),
+        )
+        # Staff are demo data too: rewritten (and so active again) every start.
+        conn.executemany(
+            "INSERT OR REPLACE INTO staff (staff_id, name, store_id, role, badge_uids, active)"
+            " VALUES (?, ?, ?, ?, ?, 1)",
+            [(sid, name, store_id, role, json.dumps(list(badges))) for sid, name, store_id, role, badges in data.STAFF],
         )
 
 

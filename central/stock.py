@@ -9,7 +9,8 @@ A place is a shop id, or None for the warehouse that home delivery and transfers
 
 The base is deterministic demo data, computed and never stored (`central.seed.stock_quantity` for a
 shop; WAREHOUSE_BASE for every orderable variant in the warehouse): seeding 100k articles writes no
-stock rows at all. Every change is a move: an order taking stock, staff restocking (`set_stock`).
+stock rows at all. Every change is a move: an order taking stock, staff restocking or counting
+(`central.adjustments`; `set_stock` for tests and tools). A move's `at` is when it happened.
 
 A reservation holds stock for HOLD_MINUTES while the shopper pays. It is never deleted: it ends
 committed (the order wrote the moves) or released; a held one past its `expires_at` simply no longer
@@ -68,6 +69,13 @@ def on_hand(conn: sqlite3.Connection, skus: Sequence[str], places: Sequence[Plac
     skus = list(dict.fromkeys(skus))
     moves = _moves(conn, skus) if skus else {}
     return {(sku, place): base_quantity(sku, place) + moves.get((sku, place), 0) for sku in skus for place in places}
+
+
+def on_hand_before(conn: sqlite3.Connection, sku: str, place: Place, moment: datetime) -> int:
+    """What was on hand just before `moment`: base plus the moves that happened (`at`) before it."""
+    moved = conn.execute("SELECT COALESCE(SUM(delta), 0) FROM stock_moves WHERE sku = ? AND store_id IS ? AND at < ?",
+                         (sku, place, stamp(moment))).fetchone()[0]
+    return base_quantity(sku, place) + moved
 
 
 def available(conn: sqlite3.Connection, skus: Sequence[str], places: Sequence[Place], now: datetime, *,

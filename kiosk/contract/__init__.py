@@ -409,3 +409,23 @@ class SharedCart(WireModel):
 # --- headers ----------------------------------------------------------------------------------
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+# --- staff (its own module, re-exported here: one import place for the whole contract) --------
+
+from kiosk.contract.staff import (  # noqa: E402, F401 (re-exported; it builds on the models above)
+    COUNTED_MAX,
+    RECEIVED_MAX,
+    STAFF_HEADER,
+    AdjustmentKind,
+    BadgeUid,
+    PickCounts,
+    PickLine,
+    PickList,
+    PickOrder,
+    PickStatus,
+    StaffMember,
+    StaffRole,
+    StockAdjustment,
+    StockAdjustmentRequest,
+)
