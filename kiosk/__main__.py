@@ -1,4 +1,4 @@
-"""The `kiosk` command: `kiosk run`, `kiosk demo`, `kiosk central`.
+"""The `kiosk` command: `kiosk run`, `kiosk demo`, `kiosk central`, `kiosk staff hash-pin` ...
 
 Only `central` and `demo` import the reference server (lazily), so a pillar never loads it.
 Configuration problems end with a one-line message naming the file and key, and exit code 2.
@@ -61,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--amount", type=int, default=1000, help="amount in cents for the CVM decision (default 1000)")
     card.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a card (default 30)")
     card.add_argument("--json", action="store_true", help="print JSON")
+
+    staff = commands.add_parser("staff", help="staff accounts on the pillar")
+    from kiosk.staff.cli import add_arguments as add_staff_arguments
+
+    add_staff_arguments(staff.add_subparsers(dest="staff_command", required=True))
 
     central = commands.add_parser("central", help="serve the reference central order API")
     central.add_argument("--host", default="127.0.0.1")
@@ -129,13 +134,19 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return catalog_main(args)
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    from kiosk.staff.cli import main as staff_main
+
+    return staff_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     handlers = {"run": cmd_run, "demo": cmd_demo, "central": cmd_central, "catalog": cmd_catalog,
-                "doctor": cmd_doctor}
+                "doctor": cmd_doctor, "staff": cmd_staff}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

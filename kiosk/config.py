@@ -1,8 +1,9 @@
 """Kiosk settings: pydantic models loaded from TOML.
 
-Layers (later wins): built-in defaults < config/kiosk.toml. The fleet bundle and staff overrides
-come on top in later work. A bad file never gives a traceback: `ConfigError` names the file, the key
-and what is wrong, and the command exits non-zero.
+Layers (later wins): built-in defaults < config/kiosk.toml < (the fleet bundle, later work) < staff
+overrides (`kiosk.staff.overrides.SettingsEditor.effective`, validated by these same models; a key
+the fleet locks is not overridden). A bad file never gives a traceback: `ConfigError` names the
+file, the key and what is wrong, and the command exits non-zero.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from kiosk.staff.pins import parse_pin_hash
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kiosk.toml"
 
@@ -30,6 +33,8 @@ class KioskSection(_Section):
     store_id: str = Field(default="utrecht-centrum", min_length=1, max_length=64)
     store_name: str = "ANWB Utrecht Centrum"
     language: Literal["nl", "en"] = "nl"
+    receipt_text: str = Field(default="", max_length=200,
+                              description="A short text of the shop's own on the receipt screen (empty: none)")
 
 
 class ApiSection(_Section):
@@ -58,19 +63,84 @@ class PaymentSection(_Section):
     simulated_delay_s: float = Field(default=1.5, ge=0, le=60)
 
 
+def _normal_hex(value: str) -> str:
+    return value.replace(" ", "").replace(":", "").upper()
+
+
+def _check_hex_bytes(values: list[str]) -> list[str]:
+    for value in values:
+        text = _normal_hex(value)
+        if not text or len(text) % 2 or any(c not in "0123456789ABCDEFX" for c in text):
+            raise ValueError(f"{value!r} is not hex bytes")
+    return values
+
+
+class StaffMemberConfig(_Section):
+    """One `[[staff.members]]`: who may log in on this pillar, by PIN, by badge, or both."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    role: Literal["staff", "manager"] = "staff"
+    # Only ever the salted hash (`kiosk staff hash-pin`); checked here, so a bad one stops the kiosk
+    # at start-up with the key named, not at the moment someone logs in.
+    pin_hash: str | None = Field(default=None, repr=False)
+    badge_uids: list[str] = Field(default_factory=list, description="this person's badges, hex card UIDs")
+
+    @field_validator("pin_hash")
+    @classmethod
+    def _a_pin_hash(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_pin_hash(value)  # MalformedPinHash is a ValueError: pydantic reports it at the key
+            value = value.strip()
+        return value
+
+    @field_validator("badge_uids")
+    @classmethod
+    def _uids(cls, values: list[str]) -> list[str]:
+        _check_hex_bytes(values)
+        if any("X" in _normal_hex(v) for v in values):
+            raise ValueError("a badge UID is plain hex (XX wildcards are for ATR patterns)")
+        return [_normal_hex(v) for v in values]  # as `identify_badge` reports them
+
+    @model_validator(mode="after")
+    def _can_log_in(self) -> StaffMemberConfig:
+        if self.pin_hash is None and not self.badge_uids:
+            raise ValueError(f"staff member {self.id!r} needs a pin_hash or badge_uids to log in")
+        return self
+
+
 class StaffSection(_Section):
     # Staff badges tapped on the card reader are told apart from payment cards (never paid with).
     badge_atr_patterns: list[str] = Field(default_factory=list, description="hex ATRs, XX = any byte")
     badge_uids: list[str] = Field(default_factory=list, description="hex card UIDs")
+    members: list[StaffMemberConfig] = Field(default_factory=list, max_length=500)
+    lockout_attempts: int = Field(default=5, ge=1, le=100, description="This many wrong PINs in a row lock PIN entry")
+    lockout_s: float = Field(default=300.0, ge=10, le=86_400, description="... for this long")
+    idle_s: float = Field(default=120.0, ge=10, le=3600, description="A staff session ends after this long without a touch")
+    corner_hold_s: float = Field(default=3.0, ge=1, le=10, description="Holding a corner this long asks for a staff PIN")
 
     @field_validator("badge_atr_patterns", "badge_uids")
     @classmethod
     def _hex_bytes(cls, values: list[str]) -> list[str]:
-        for value in values:
-            text = value.replace(" ", "").replace(":", "").upper()
-            if not text or len(text) % 2 or any(c not in "0123456789ABCDEFX" for c in text):
-                raise ValueError(f"{value!r} is not hex bytes")
-        return values
+        return _check_hex_bytes(values)
+
+    @model_validator(mode="after")
+    def _members_are_distinct(self) -> StaffSection:
+        ids: set[str] = set()
+        owner: dict[str, str] = {}
+        for member in self.members:
+            if member.id in ids:
+                raise ValueError(f"staff member id {member.id!r} appears twice")
+            ids.add(member.id)
+            for uid in member.badge_uids:
+                if uid in owner:
+                    raise ValueError(f"badge UID {uid} belongs to both {owner[uid]!r} and {member.id!r}")
+                owner[uid] = member.id
+        # Every member's badge is a badge: the reader's BadgeMatcher (built from `badge_uids`) must
+        # know it, or it would be treated as a payment card. Listing it once, on the member, is enough.
+        known = {_normal_hex(uid) for uid in self.badge_uids}
+        self.badge_uids = [*self.badge_uids, *(uid for uid in owner if uid not in known)]
+        return self
 
 
 class CatalogSection(_Section):
@@ -100,6 +170,11 @@ class DisplaySection(_Section):
     touch: Literal["window", "mtdev", "hidinput"] = Field(
         default="window", description="Which one input provider reads the touchscreen (see docs/deploy.md)")
     promotion_s: float = Field(default=6.0, ge=2, le=120, description="Each attract-screen promotion shows this long")
+    # What a new shopper session starts in (staff may change these); the accessibility panel still
+    # switches each mode per shopper. Theme names as the palettes' in kiosk/theme.py.
+    theme: Literal["standard", "high_contrast"] = Field(default="standard", description="The palette a session starts in")
+    large_text: bool = Field(default=False, description="Sessions start in large-text mode")
+    low_reach: bool = Field(default=False, description="Sessions start in low-reach mode")
 
 
 class SessionSection(_Section):
@@ -145,12 +220,17 @@ class Settings(_Section):
         return self.resolve(self.catalog.image_cache)
 
 
+# Values never repeated in an error message: a PIN typed where its hash belongs must not reach a log.
+_UNSHOWN_KEYS = frozenset({"pin_hash", "token"})
+
+
 def _describe(error: dict[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":
         return f"key {key}: unknown key (misspelt?)"
     value = error.get("input")
-    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    hidden = isinstance(value, dict) or any(part in _UNSHOWN_KEYS for part in error["loc"])
+    shown = "" if hidden else f" (got {value!r})"
     return f"key {key}: {error['msg']}{shown}"
 
 
