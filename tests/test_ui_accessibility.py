@@ -9,7 +9,8 @@ each stop checks what a shopper can see and touch:
   (81 px at the 102.5 px per inch assumed in kiosk/theme.py);
 - in low-reach mode, every visible, enabled touch target's top edge is within the lower part of the
   screen (kiosk/accessibility.py: below LOW_REACH_TOP of the height);
-- no text is cut off or runs out of its box (large text above all);
+- no text is cut off or runs out of its box (large text above all); no button's icon lies outside
+  its button or over its words;
 - every visible text has at least 4.5:1 contrast on the background actually drawn behind it, and that
   pair is one of the theme's declared text roles (so the static table in kiosk/theme.py, which
   tests/test_theme_contrast.py checks for every palette, covers what the screens really draw).
@@ -149,6 +150,25 @@ def _visible_labels(app):
             yield widget
 
 
+def stray_icons(app) -> list[str]:
+    """Button icons drawn outside their button, or over its text (kiosk/screens/widgets.py KButton)."""
+    from kiosk.screens.widgets import KButton
+
+    problems = []
+    for button in _widgets(app):
+        if not (isinstance(button, KButton) and button.icon_texture and button.icon_shown) or visible_rect(button) is None:
+            continue
+        drawn = [i for i in button.canvas.after.children if hasattr(i, "pos") and getattr(i, "texture", None) is button.icon_texture]
+        (x, y), (w, h) = drawn[0].pos, button.icon_texture.size
+        if x < button.x or y < button.y or x + w > button.right or y + h > button.top:
+            problems.append(f"{_describe(button)}: its icon at ({x:.0f}, {y:.0f}) is outside the button "
+                            f"({button.x:.0f}, {button.y:.0f}, {button.width:.0f}x{button.height:.0f})")
+        text_left = button.center_x - button.texture_size[0] / 2 + button.padding[0] + button.icon_offset
+        if button.text and x + w > text_left + 1:
+            problems.append(f"{_describe(button)}: its icon runs into the text")
+    return problems
+
+
 def cut_text(app) -> list[str]:
     """Labels whose text does not fit their box: lines dropped, or text drawn outside its box.
     (Names in list rows that are made to shorten, `shorten: True`, may end in "…" in any mode: the
@@ -258,7 +278,8 @@ class Audit:
         await self.driver.frames(4)
         self.stops.append(name)
         self.targets += len(touch_targets(self.app))
-        found = small_targets(self.app) + cut_text(self.app) + weak_contrast(self.app, self.modes.palette)
+        found = (small_targets(self.app) + cut_text(self.app) + stray_icons(self.app)
+                 + weak_contrast(self.app, self.modes.palette))
         if len(shown_roots(self.app)) == 1 and not any(isinstance(w, AccessButton) for w in touch_targets(self.app)):
             found.append("no accessibility button to touch")
         if self.modes.low_reach:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kivy.event import EventDispatcher
 from kivy.core.text import Label as CoreLabel
 from kivy.core.text import LabelBase
-from kivy.properties import (BooleanProperty, ColorProperty, ListProperty, NumericProperty, ObjectProperty,
+from kivy.properties import (BooleanProperty, ColorProperty, NumericProperty, ObjectProperty,
                              StringProperty)
 from kivy.uix.behaviors import ButtonBehavior, ToggleButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -103,7 +103,7 @@ class KButton(ButtonBehavior, Label):
     shown = BooleanProperty(True)  # a hidden button keeps its place in the layout but takes no touch
     icon = StringProperty("")
     icon_texture = ObjectProperty(None, allownone=True)  # the glyph in white; theme.kv tints it
-    icon_pos = ListProperty([0, 0])
+    icon_offset = NumericProperty(0)  # the icon's x from the left of the label's texture
     icon_shown = BooleanProperty(True)  # False where icon and text do not fit on one line
 
     ICON_SCALE = 1.25  # the glyph's size to the text's: Material Icons sit small in their em box
@@ -115,8 +115,7 @@ class KButton(ButtonBehavior, Label):
         self.fbind("font_size", self._render_icon)
         for name in ("text", "text_size", "bold"):
             self.fbind(name, self._make_room)
-        for name in ("texture_size", "pos", "size"):
-            self.fbind(name, self._place_icon)
+        self.fbind("texture_size", self._place_icon)
         self._render_icon()
 
     def texture_update(self, *args) -> None:
@@ -156,15 +155,14 @@ class KButton(ButtonBehavior, Label):
     def _place_icon(self, *_args) -> None:
         if self.icon_texture is None:
             return
-        # Where the text starts (Label draws its texture centred, the text inside it by halign, after
-        # the left padding that is the icon's room); the icon goes just before it.
+        # Where the text starts within the label's texture (by halign, after the left padding that
+        # is the icon's room); the icon goes just before it. theme.kv adds the texture's place on the
+        # screen through live bindings, so the icon moves with the button whatever moves it.
         lines = getattr(self._label, "_cached_lines", None) or []
         text_width = max((line.w for line in lines), default=0) if self.text else 0
         room, right = self.padding[0], self.padding[2]
-        texture_left = self.center_x - self.texture_size[0] / 2
         inner = self.texture_size[0] - room - right
-        text_x = texture_left + room + {"left": 0, "right": inner - text_width}.get(self.halign, (inner - text_width) / 2)
-        self.icon_pos = [round(text_x - room), round(self.center_y - self.icon_texture.height / 2)]
+        self.icon_offset = {"left": 0, "right": inner - text_width}.get(self.halign, (inner - text_width) / 2)
 
     def on_touch_down(self, touch):
         if not self.shown:
