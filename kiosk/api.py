@@ -15,6 +15,9 @@ resend the SAME Idempotency-Key. `authorise_payment` is the exception (DESIGN.md
 never retried blind): it retries only when the request surely did not arrive, and a timeout is
 raised at once so the payment flow asks `payment_status` instead.
 
+Staff calls (stock adjustments, pick lists) carry the logged-in staff member's id in the header
+`STAFF_HEADER` next to the kiosk's token; the server checks that person works in the kiosk's shop.
+
 Request bodies are never logged (payment bodies carry sealed card data).
 """
 
@@ -52,8 +55,14 @@ from kiosk.contract import (
     QuoteRequest,
     Reservation,
     ReservationRequest,
+    STAFF_HEADER,
+    PickList,
+    PickOrder,
     SharedCart,
     Shortage,
+    StaffMember,
+    StockAdjustment,
+    StockAdjustmentRequest,
     StockAnswer,
     StockQuery,
     Store,
@@ -272,6 +281,37 @@ class CentralApi:
         """The cart behind a hand-off link, at today's prices (no credential: the token is the key)."""
         return await self._call("GET", f"/v1/carts/{url_quote(token, safe='')}", SharedCart, auth=False)
 
+    # --- staff calls: the kiosk's token plus the header naming the staff member (STAFF_HEADER) ---
+
+    async def staff_members(self) -> list[StaffMember]:
+        """The active staff of the kiosk's own shop, with their badge UIDs (no staff header needed)."""
+        return await self._call("GET", "/v1/staff", list[StaffMember])
+
+    async def adjust_stock(self, request: StockAdjustmentRequest, staff_id: str) -> StockAdjustment:
+        """Goods received or counted in the kiosk's shop. Retried like `place_order`: the server
+        answers a repeat of the same adjustment id, body and staff member with the first answer."""
+        return await self._call("POST", "/v1/stock-adjustments", StockAdjustment, body=request,
+                                idempotency_key=request.adjustment_id, staff_id=staff_id)
+
+    async def stock_adjustment(self, adjustment_id: str, staff_id: str) -> StockAdjustment:
+        """An adjustment as it was recorded; ApiNotFound when the central API never got it."""
+        return await self._call("GET", f"/v1/stock-adjustments/{url_quote(adjustment_id, safe='')}",
+                                StockAdjustment, staff_id=staff_id)
+
+    async def pick_list(self, staff_id: str) -> PickList:
+        """The pickup orders of the kiosk's shop (the server takes the shop from the kiosk's token)."""
+        return await self._call("GET", "/v1/pick-lists", PickList, staff_id=staff_id)
+
+    async def mark_picked(self, order_id: str, staff_id: str) -> PickOrder:
+        # Idempotent on the server (an order already picked is answered as it is): safe to retry.
+        return await self._call("POST", f"/v1/pick-lists/{url_quote(order_id, safe='')}/picked", PickOrder,
+                                staff_id=staff_id)
+
+    async def mark_handed_over(self, order_id: str, staff_id: str) -> PickOrder:
+        """Idempotent like `mark_picked`; ApiConflict `not_picked` when it was not picked yet."""
+        return await self._call("POST", f"/v1/pick-lists/{url_quote(order_id, safe='')}/handed-over", PickOrder,
+                                staff_id=staff_id)
+
     def absolute_url(self, url: str) -> str:
         """A picture URL from the catalog as a full URL: relative ones are relative to the API base."""
         if urlsplit(url).scheme:
@@ -298,12 +338,13 @@ class CentralApi:
         idempotency_key: str | None = None,
         retry: _Retry = _Retry.ALWAYS,
         auth: bool = True,
+        staff_id: str | None = None,
     ) -> T:
         endpoint = f"{method} {path}"
         response = await self._send(
             method, self.base_url + path, endpoint=endpoint, params=params,
             json=body.model_dump(mode="json") if body is not None else None,
-            idempotency_key=idempotency_key, retry=retry, auth=auth,
+            idempotency_key=idempotency_key, retry=retry, auth=auth, staff_id=staff_id,
         )
         return self._parse(endpoint, response, answer_type)
 
@@ -318,6 +359,7 @@ class CentralApi:
         idempotency_key: str | None = None,
         retry: _Retry = _Retry.ALWAYS,
         auth: bool = True,
+        staff_id: str | None = None,
     ) -> httpx.Response:
         # Built once: every retry carries the very same Idempotency-Key.
         headers = {}
@@ -325,6 +367,8 @@ class CentralApi:
             headers["Authorization"] = f"Bearer {self._token}"
         if idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = idempotency_key
+        if staff_id is not None:
+            headers[STAFF_HEADER] = staff_id
 
         attempt = 0
         while True:

@@ -24,6 +24,8 @@ from kiosk.journal import JournalEntry, StaffAlert
 from kiosk.journal.journal import Journal
 from kiosk.outbox import Outbox
 from kiosk.payments import PaymentProgress, PaymentService
+from kiosk.pick_list import PickListService
+from kiosk.restock import RestockService
 from kiosk.fulfilment import FulfilmentService
 from kiosk.handoff import HandoffService
 from kiosk.stock import StockService
@@ -78,6 +80,9 @@ class KioskServices:
                              concurrency=settings.journal.outbox_concurrency, on_change=self._order_changed)
         self.checkout = Checkout(self.journal, self.payments, self.outbox, kiosk_id=settings.kiosk.id,
                                  store_id=settings.kiosk.store_id, tracking_base_url=settings.api.base_url)
+        # Staff: restock and count (journalled like orders, delivered by `run_outbox`), pick lists.
+        self.restock = RestockService(api, self.journal, settings.kiosk.store_id)
+        self.pick_list = PickListService(api)
 
     def on_payment_change(self, listener: Callable[[PaymentProgress], None]) -> None:
         self._payment_listeners.append(listener)
@@ -112,15 +117,15 @@ class KioskServices:
         return await self.journal.compact(timedelta(days=self.settings.journal.retention_days))
 
     async def run_outbox(self) -> None:
-        """Deliver and settle orders forever; compact the journal now and then (a pillar runs for
-        weeks, and a small journal keeps every write fast)."""
+        """Deliver and settle orders, and deliver staff stock adjustments, forever; compact the
+        journal now and then (a pillar runs for weeks, and a small journal keeps every write fast)."""
 
         async def compact_now_and_then() -> None:
             while True:
                 await asyncio.sleep(self.COMPACT_EVERY_S)
                 await self.compact_journal()
 
-        await asyncio.gather(self.outbox.run(), compact_now_and_then())
+        await asyncio.gather(self.outbox.run(), self.restock.outbox.run(), compact_now_and_then())
 
     def _catalog_changed(self, **changes: object) -> None:
         self.status.update(catalog_loaded=self.catalog.is_loaded, catalog_count=self.catalog.product_count,

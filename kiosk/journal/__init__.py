@@ -9,6 +9,9 @@ losing or doubling anything"), and at start-up drives every `unfinished()` entry
   damaged file aside (`journal.json.corrupt-<UTC time>`) and falls back to the newest good copy
   with a `StaffAlert`.
 - `models.py`: `OrderState`, the `TRANSITIONS` table, `JournalEntry`, `StaffAlert`.
+- `adjustments.py`: `AdjustmentState`, `ADJUSTMENT_TRANSITIONS`, `AdjustmentEntry`: staff stock
+  adjustments (restock, count), journalled before they are sent, in a second table of the same file
+  (why one file: see `journal.py`).
 - `journal.py`: `Journal`, the single writer (asyncio.Lock; file I/O in a worker thread).
 
 Card data and personal data (decisions):
@@ -31,13 +34,22 @@ Card data and personal data (decisions):
   Deleted file blocks are not overwritten (no secure erase on flash).
 """
 
+from kiosk.journal.adjustments import (
+    ADJUSTMENT_FINAL_STATES,
+    ADJUSTMENT_TRANSITIONS,
+    AdjustmentEntry,
+    AdjustmentState,
+)
 from kiosk.journal.journal import (
+    DuplicateAdjustment,
     DuplicateOrder,
+    IllegalAdjustmentTransition,
     IllegalTransition,
     Journal,
     JournalError,
     JournalLocked,
     JournalWriteError,
+    UnknownAdjustment,
     UnknownOrder,
 )
 from kiosk.journal.models import (
@@ -54,6 +66,8 @@ from kiosk.journal.models import (
 from kiosk.journal.storage import CorruptJournalFile, SafeJSONStorage
 
 __all__ = [
+    "ADJUSTMENT_FINAL_STATES", "ADJUSTMENT_TRANSITIONS", "AdjustmentEntry", "AdjustmentState",
+    "DuplicateAdjustment", "IllegalAdjustmentTransition", "UnknownAdjustment",
     "FINAL_STATES", "TRANSITIONS", "CorruptJournalFile", "Customer", "DuplicateOrder", "HistoryItem",
     "IllegalTransition", "Journal", "JournalEntry", "JournalError", "JournalLine", "JournalLocked",
     "JournalWriteError", "OrderState", "SafeJSONStorage", "StaffAlert", "UnknownOrder", "looks_like_pan",

@@ -3,6 +3,15 @@
 One writer: an `asyncio.Lock` serialises every write, and the file work (serialise, fsync, rename)
 runs in `asyncio.to_thread`, so the UI loop never waits on the disk. Reads (`get`, `unfinished`,
 `depth`) come from memory, which only ever holds what is already safely on disk.
+
+Staff stock adjustments live in the same file, in a second table (`adjustments`, models in
+`adjustments.py`). Decision: one journal rather than a second file, because what makes the order
+journal trustworthy is exactly what an adjustment needs (one writer, write-temp-fsync-rename, the
+`.prev` fallback, the lock against a second process, validation on read) and a second file would
+need all of it again, plus a second lock and a second recovery alert path. The cost is small: an
+adjustment write re-serialises only what changed (incremental storage), and a journal without
+adjustments has no `adjustments` table, so its file is what it always was. `depth()` still counts
+orders only (the fleet report's "journal depth"); `pending_adjustments()` counts the rest.
 """
 
 from __future__ import annotations
@@ -20,12 +29,14 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Document, Table
 
+from kiosk.journal.adjustments import ADJUSTMENT_TRANSITIONS, AdjustmentEntry, AdjustmentState
 from kiosk.journal.models import TRANSITIONS, HistoryItem, JournalEntry, OrderState, StaffAlert
 from kiosk.journal.storage import Data, SafeJSONStorage
 
 log = logging.getLogger("kiosk.journal")
 
 TABLE = "orders"
+ADJUSTMENTS = "adjustments"
 MAX_LOST_ORDER_ALERTS = 20
 
 
@@ -50,6 +61,24 @@ class DuplicateOrder(JournalError):
     pass
 
 
+class UnknownAdjustment(JournalError, KeyError):
+    pass
+
+
+class DuplicateAdjustment(JournalError):
+    pass
+
+
+class IllegalAdjustmentTransition(JournalError):
+    """A stock adjustment state change its life cycle does not allow: a bug in the caller."""
+
+    def __init__(self, adjustment_id: str, old: AdjustmentState, new: AdjustmentState) -> None:
+        allowed = ", ".join(sorted(s.value for s in ADJUSTMENT_TRANSITIONS[old])) or "nothing (final state)"
+        super().__init__(f"adjustment {adjustment_id}: {old.value} -> {new.value} is not allowed "
+                         f"(allowed: {allowed})")
+        self.adjustment_id, self.old, self.new = adjustment_id, old, new
+
+
 class JournalWriteError(JournalError):
     """The state could not be made durable: the guarded side effect must NOT be performed."""
 
@@ -69,7 +98,10 @@ class _JournalDB(TinyDB):
 
 # Fields `advance(**changes)` may not touch: identity, and what the journal itself keeps.
 _PROTECTED = frozenset({"order_id", "state", "history", "created_at", "updated_at"})
+# ... and `advance_adjustment(**changes)`: the request is the idempotency key's body, never changed.
+_ADJUSTMENT_PROTECTED = frozenset({"adjustment_id", "request", "staff_id", "state", "created_at", "updated_at"})
 _ORDER_ID_IN_RAW = re.compile(rb'"order_id":"([A-Za-z0-9._:-]{1,64})"')
+_ADJUSTMENT_ID_IN_RAW = re.compile(rb'"adjustment_id":"([A-Za-z0-9._:-]{1,64})"')
 
 
 def _utc_now() -> datetime:
@@ -84,6 +116,7 @@ class Journal:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._entries: dict[str, JournalEntry] = {}
+        self._adjustments: dict[str, AdjustmentEntry] = {}
         self._db: _JournalDB | None = None
         self._storage: SafeJSONStorage | None = None
         self._lock_fd: int | None = None
@@ -130,6 +163,8 @@ class Journal:
         assert self._storage is not None
         data = self._storage.read() or {}
         self._entries = {oid: JournalEntry.model_validate(doc) for oid, doc in data.get(TABLE, {}).items()}
+        self._adjustments = {aid: AdjustmentEntry.model_validate(doc)
+                             for aid, doc in data.get(ADJUSTMENTS, {}).items()}
         self._stale = False
         self._pending.extend(self._storage.alerts)
         self._storage.alerts.clear()
@@ -148,6 +183,13 @@ class Journal:
         if len(missing) > MAX_LOST_ORDER_ALERTS:
             self._pending.append(StaffAlert(kind="order_possibly_lost", at=self._clock(), message=(
                 f"{len(missing) - MAX_LOST_ORDER_ALERTS} more orders are only in {damaged}: check them all.")))
+        # Stock adjustments too, as one alert: a lost count is worth a recount, not a page of alerts.
+        lost = sorted({m.decode() for m in _ADJUSTMENT_ID_IN_RAW.findall(raw)} - self._adjustments.keys())
+        if lost:
+            shown = ", ".join(lost[:MAX_LOST_ORDER_ALERTS]) + (" ..." if len(lost) > MAX_LOST_ORDER_ALERTS else "")
+            self._pending.append(StaffAlert(kind="adjustment_possibly_lost", at=self._clock(), message=(
+                f"{len(lost)} stock adjustment(s) are in the damaged journal file {damaged} but not in the "
+                f"restored journal ({shown}): check whether the stock was updated, else enter them again.")))
 
     def close(self) -> None:
         if self._db is not None:
@@ -190,7 +232,24 @@ class Journal:
         return [e for e in self.entries() if not e.is_final]
 
     def depth(self) -> int:
+        """Unfinished orders (stock adjustments not included: see `pending_adjustments`)."""
         return sum(1 for e in self._entries.values() if not e.is_final)
+
+    def get_adjustment(self, adjustment_id: str) -> AdjustmentEntry | None:
+        return self._adjustments.get(adjustment_id)
+
+    def adjustments(self) -> list[AdjustmentEntry]:
+        return sorted(self._adjustments.values(), key=lambda e: e.created_at)
+
+    def pending_adjustments(self) -> list[AdjustmentEntry]:
+        """Stock adjustments the central API has not acknowledged yet (pending or sent), oldest first:
+        what the adjustment outbox delivers, and what diagnostics count (`len(...)`)."""
+        return [e for e in self.adjustments() if not e.is_final]
+
+    def oldest_pending_adjustment_at(self) -> datetime | None:
+        """When the oldest unacknowledged adjustment was made: how long the pillar has been unable to
+        deliver. None when nothing waits."""
+        return min((e.created_at for e in self._adjustments.values() if not e.is_final), default=None)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -268,17 +327,59 @@ class Journal:
             return new
 
     async def compact(self, retention: timedelta, now: datetime | None = None) -> int:
-        """Drop final entries last changed more than `retention` ago; unfinished ones stay forever."""
+        """Drop final entries (orders and stock adjustments) last changed more than `retention` ago;
+        unfinished ones stay forever. Returns how many were dropped."""
         async with self._lock:
             await self._ready()
             cutoff = (now or self._clock()) - retention
             old = [e.order_id for e in self._entries.values() if e.is_final and e.updated_at < cutoff]
-            if not old:
-                return 0
-            await self._write(self._remove_sync, old)
-            for order_id in old:
-                del self._entries[order_id]
-            return len(old)
+            done = [e.adjustment_id for e in self._adjustments.values() if e.is_final and e.updated_at < cutoff]
+            if old:
+                await self._write(self._remove_sync, old)
+                for order_id in old:
+                    del self._entries[order_id]
+            if done:
+                await self._write(self._remove_sync, done, ADJUSTMENTS)
+                for adjustment_id in done:
+                    del self._adjustments[adjustment_id]
+            return len(old) + len(done)
+
+    # --- stock adjustments --------------------------------------------------------------------
+
+    async def add_adjustment(self, entry: AdjustmentEntry) -> AdjustmentEntry:
+        """Journal a new stock adjustment (state `pending`) before anything is sent."""
+        if entry.state is not AdjustmentState.pending:
+            raise JournalError(f"a new adjustment starts as pending, not {entry.state.value}")
+        async with self._lock:
+            await self._ready()
+            if entry.adjustment_id in self._adjustments:
+                raise DuplicateAdjustment(f"adjustment {entry.adjustment_id} is already in the journal")
+            now = self._clock()
+            new = AdjustmentEntry.model_validate({**entry.model_dump(), "created_at": now, "updated_at": now})
+            await self._write(self._insert_sync, new, ADJUSTMENTS)
+            self._adjustments[new.adjustment_id] = new
+            return new
+
+    async def advance_adjustment(self, adjustment_id: str, new_state: AdjustmentState, /,
+                                 **changes: Any) -> AdjustmentEntry:
+        """Move an adjustment to `new_state` (checked against ADJUSTMENT_TRANSITIONS) with field
+        changes (`attempts`, `last_error`, `result`, `next_attempt_at`), durably."""
+        new_state = AdjustmentState(new_state)
+        bad = _ADJUSTMENT_PROTECTED & changes.keys()
+        if bad:
+            raise JournalError(f"advance_adjustment() cannot change {', '.join(sorted(bad))}")
+        async with self._lock:
+            await self._ready()
+            old = self._adjustments.get(adjustment_id)
+            if old is None:
+                raise UnknownAdjustment(adjustment_id)
+            if new_state not in ADJUSTMENT_TRANSITIONS[old.state]:
+                raise IllegalAdjustmentTransition(adjustment_id, old.state, new_state)
+            new = AdjustmentEntry.model_validate(
+                {**old.model_dump(), **changes, "state": new_state, "updated_at": self._clock()})
+            await self._write(self._replace_sync, new, False, ADJUSTMENTS)
+            self._adjustments[adjustment_id] = new
+            return new
 
     # --- the one writer -----------------------------------------------------------------------
 
@@ -311,35 +412,41 @@ class Journal:
             self._stale = True
             raise
 
-    def _table(self) -> Table:
+    def _table(self, name: str = TABLE) -> Table:
         assert self._db is not None
-        return self._db.table(TABLE)
+        return self._db.table(name)
 
-    def _mark(self, *order_ids: str) -> None:
+    def _mark(self, *doc_ids: str, table: str = TABLE) -> None:
         assert self._storage is not None
-        self._storage.mark_changed(TABLE, *order_ids)
+        self._storage.mark_changed(table, *doc_ids)
 
-    def _insert_sync(self, entry: JournalEntry) -> None:
-        self._mark(entry.order_id)
-        self._table().insert(Document(entry.model_dump(mode="json"), doc_id=entry.order_id))  # type: ignore[arg-type]
+    @staticmethod
+    def _doc_id(entry: JournalEntry | AdjustmentEntry) -> str:
+        return entry.order_id if isinstance(entry, JournalEntry) else entry.adjustment_id
 
-    def _replace_sync(self, entry: JournalEntry, purge_previous: bool) -> None:
+    def _insert_sync(self, entry: JournalEntry | AdjustmentEntry, table: str = TABLE) -> None:
+        doc_id = self._doc_id(entry)
+        self._mark(doc_id, table=table)
+        self._table(table).insert(Document(entry.model_dump(mode="json"), doc_id=doc_id))  # type: ignore[arg-type]
+
+    def _replace_sync(self, entry: JournalEntry | AdjustmentEntry, purge_previous: bool, table: str = TABLE) -> None:
         doc = entry.model_dump(mode="json")
+        doc_id = self._doc_id(entry)
 
         def replace(stored: dict[str, Any]) -> None:
             stored.clear()
             stored.update(doc)
 
-        self._mark(entry.order_id)
-        updated = self._table().update(replace, doc_ids=[entry.order_id])  # type: ignore[list-item]
+        self._mark(doc_id, table=table)
+        updated = self._table(table).update(replace, doc_ids=[doc_id])  # type: ignore[list-item]
         if not updated:
-            raise JournalError(f"order {entry.order_id} missing from the journal file")
+            raise JournalError(f"{table} entry {doc_id} missing from the journal file")
         if purge_previous:
             self._purge_previous()
 
-    def _remove_sync(self, order_ids: list[str]) -> None:
-        self._mark(*order_ids)
-        self._table().remove(doc_ids=order_ids)  # type: ignore[arg-type]
+    def _remove_sync(self, doc_ids: list[str], table: str = TABLE) -> None:
+        self._mark(*doc_ids, table=table)
+        self._table(table).remove(doc_ids=doc_ids)  # type: ignore[arg-type]
         self._purge_previous()
 
     def _purge_previous(self) -> None:
@@ -353,8 +460,13 @@ class Journal:
 
 
 def _validate(data: Data) -> None:
-    """Every entry must be a valid JournalEntry filed under its own order id."""
+    """Every entry must be a valid JournalEntry filed under its own order id, and every stock
+    adjustment a valid AdjustmentEntry filed under its own adjustment id."""
     for order_id, doc in data.get(TABLE, {}).items():
         entry = JournalEntry.model_validate(doc)
         if entry.order_id != order_id:
             raise ValueError(f"entry filed under {order_id!r} is order {entry.order_id!r}")
+    for adjustment_id, doc in data.get(ADJUSTMENTS, {}).items():
+        adjustment = AdjustmentEntry.model_validate(doc)
+        if adjustment.adjustment_id != adjustment_id:
+            raise ValueError(f"adjustment filed under {adjustment_id!r} is {adjustment.adjustment_id!r}")
