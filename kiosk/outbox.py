@@ -83,6 +83,7 @@ class Outbox:
         self._failures: dict[str, int] = {}
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
+        self._forced: set[str] = set()  # "send now": due at once, whatever their backoff says (one step)
 
     # --- the foreground's hand-over -----------------------------------------------------------
 
@@ -95,6 +96,19 @@ class Outbox:
 
     def kick(self) -> None:
         self._wake.set()
+
+    def retry_now(self) -> list[str]:
+        """Staff's "send now": every unfinished entry not held by the pay screen gets one step at once,
+        whatever its backoff (`next_attempt_at`) or cool-down says. The steps start here, on the
+        running loop, next to the drain loop (an entry being stepped is not stepped twice: one that
+        is busy now gets its extra step when the current one ends). Returns the order ids it covers;
+        their outcome is in the journal (each step writes it)."""
+        ids = [e.order_id for e in self._journal.unfinished() if e.order_id not in self._held]
+        self._forced = set(ids)  # (drops ids that were finished meanwhile by a step already under way)
+        for order_id in ids:
+            self._cooling.pop(order_id, None)
+        self._start_due()
+        return ids
 
     # --- one step per entry -------------------------------------------------------------------
 
@@ -202,10 +216,11 @@ class Outbox:
         return [e for e in self._journal.unfinished()
                 if e.order_id not in self._held and e.order_id not in self._busy
                 and self._cooling.get(e.order_id, 0.0) <= clock
-                and (e.next_attempt_at is None or e.next_attempt_at <= now)]
+                and (e.next_attempt_at is None or e.next_attempt_at <= now or e.order_id in self._forced)]
 
     async def _guarded_step(self, order_id: str) -> None:
         async with self._semaphore:
+            self._forced.discard(order_id)  # forced once: a failure now waits its backoff again
             try:
                 if order_id not in self._held:  # the shopper may have come back to it meanwhile
                     await self.step(order_id)
@@ -241,15 +256,18 @@ class Outbox:
             if not await self.drain_once():
                 await asyncio.sleep(0.05)
 
+    def _start_due(self) -> None:
+        """Start a background step for every due entry (tasks kept until done)."""
+        for entry in self.due():
+            self._busy.add(entry.order_id)
+            task = asyncio.ensure_future(self._guarded_step(entry.order_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     async def run(self, idle_s: float = 1.0) -> None:
         """Forever: step what is due, then sleep until kicked or the next retry is due."""
         while True:
-            entries = self.due()
-            for entry in entries:
-                self._busy.add(entry.order_id)
-                task = asyncio.ensure_future(self._guarded_step(entry.order_id))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            self._start_due()
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=idle_s)

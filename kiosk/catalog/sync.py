@@ -102,6 +102,7 @@ class SyncProgress:
     kind: Kind
     done: int  # products received so far (skipped ones included)
     total: int | None  # done + what the server says remains; None when it does not say
+    pages: int = field(default=0, compare=False)  # pages received so far by this run
 
 
 @dataclass
@@ -398,6 +399,9 @@ class CatalogSync:
         self.directory = Path(directory)
         self.page_size = page_size
         self.on_progress = on_progress
+        # More observers of every run's progress (diagnostics' "sync now" shows a background run too);
+        # called on the asyncio loop after `on_progress`. A listener that raises is logged, not fatal.
+        self.progress_listeners: list[Callable[[SyncProgress], None]] = []
 
     @property
     def live_path(self) -> Path:
@@ -454,9 +458,15 @@ class CatalogSync:
             log.warning("the catalog file %s cannot be read (%s): a full sync replaces it", self.live_path, exc)
             return None
 
-    def _progress(self, kind: Kind, done: int, remaining: int | None) -> None:
+    def _progress(self, kind: Kind, done: int, remaining: int | None, pages: int = 0) -> None:
+        progress = SyncProgress(kind, done, None if remaining is None else done + remaining, pages)
         if self.on_progress is not None:
-            self.on_progress(SyncProgress(kind, done, None if remaining is None else done + remaining))
+            self.on_progress(progress)
+        for listener in list(self.progress_listeners):
+            try:
+                listener(progress)
+            except Exception:  # a progress display must never stop a sync
+                log.exception("catalog sync progress listener failed")
 
     async def _fetch(self, cursor: str | None) -> bytes:
         return await self._api.catalog_page_raw(cursor, self.page_size)
@@ -517,7 +527,7 @@ class CatalogSync:
                     raise
                 cursor = page.next_cursor
                 done += len(page.items)
-                self._progress("full", done, page.remaining if page.has_more else 0)
+                self._progress("full", done, page.remaining if page.has_more else 0, pages)
                 if following is None:
                     break
                 parsed = await following
@@ -655,7 +665,7 @@ class CatalogSync:
             pages.append((products, removed))
             done += len(page.items)
             cursor = page.next_cursor or cursor
-            self._progress("delta", done, page.remaining if page.has_more else 0)
+            self._progress("delta", done, page.remaining if page.has_more else 0, page_no)
             if not page.has_more:
                 break
         categories = validate_categories(await self._api.categories_raw(), skipped)
