@@ -28,6 +28,7 @@ from kiosk.money import format_eur
 from kiosk.services import ConnectionStatus, KioskServices
 from kiosk.screens import SCREENS
 from kiosk.screens.access_panel import close_panel, open_panel
+from kiosk.screens.staff_mode import StaffModeMixin
 from kiosk.screens.widgets import look
 from kiosk.session import Phase, ShopperSession
 
@@ -43,7 +44,7 @@ def _load_rules() -> None:
     # The theme's typeface is a project asset (assets/fonts/README.md), registered as Kivy's default.
     LabelBase.register(DEFAULT_FONT, fn_regular=str(_FONTS / "Roboto-Regular.ttf"),
                        fn_bold=str(_FONTS / "Roboto-Bold.ttf"))
-    for name in ("theme", "access_panel", *SCREENS, "still_there", "quantity"):
+    for name in ("theme", "access_panel", "staff_common", *SCREENS, "still_there", "quantity"):
         path = str(_SCREENS_DIR / f"{name}.kv")
         if path not in Builder.files:
             Builder.load_file(path)
@@ -57,7 +58,7 @@ class _LogAndContinue(ExceptionHandler):
         return ExceptionManager.PASS
 
 
-class KioskApp(App):
+class KioskApp(StaffModeMixin, App):
     lang = StringProperty("nl")
     cart_count = NumericProperty(0)
     online = BooleanProperty(False)
@@ -91,6 +92,7 @@ class KioskApp(App):
         self._tasks: set[asyncio.Task] = set()
         self._after_start: list[Callable[[], Awaitable[object]]] = []
         self._wedge = WedgeDetector()
+        self._staff_init()
 
     # --- building -------------------------------------------------------------------------
 
@@ -105,7 +107,7 @@ class KioskApp(App):
         if self._lockdown:
             Window.bind(on_request_close=self._refuse_close, on_keyboard=self._swallow_escape)
             Window.show_cursor = False
-        Window.bind(on_key_down=self._on_key_down, on_touch_down=self._on_any_touch)
+        Window.bind(on_key_down=self._on_key_down, on_touch_down=self._on_any_touch, on_touch_up=self._on_any_touch_up)
         self.services.status.listeners.append(self._status_changed)
         self.bind(lang=lambda *_: self._update_catalog_status())
         self._status_changed(self.services.status)
@@ -125,7 +127,7 @@ class KioskApp(App):
         self._idle_event = Clock.schedule_interval(self._idle_tick, self.IDLE_TICK_S)
 
     def on_stop(self):
-        Window.unbind(on_key_down=self._on_key_down, on_touch_down=self._on_any_touch)
+        Window.unbind(on_key_down=self._on_key_down, on_touch_down=self._on_any_touch, on_touch_up=self._on_any_touch_up)
         if self._lockdown:
             Window.unbind(on_request_close=self._refuse_close, on_keyboard=self._swallow_escape)
             Window.show_cursor = True
@@ -196,10 +198,15 @@ class KioskApp(App):
         """Every touch anywhere: the shopper is there. A touch while "Still there?" is shown answers
         it (and goes no further: it must not also press whatever lies under the question)."""
         self.session.touch()
+        self.staff_touched()
+        self._corner_press(touch)
         if self._still_there is not None and self._still_there.is_open:
             self._hide_still_there()
             return True
         return False
+
+    def _on_any_touch_up(self, window, touch) -> bool:
+        return self._corner_release(touch)
 
     def still_here(self) -> None:
         """The "Yes, I'm still here" button."""
@@ -210,7 +217,7 @@ class KioskApp(App):
         return self.screen("pay").running or self.services.payments.busy
 
     def _idle_tick(self, dt) -> None:
-        if self.root is None:
+        if self.root is None or self.staff_idle_tick():
             return
         # Never cut a payment short: from the card prompt until the order is placed (or refused).
         if self._paying():
@@ -271,6 +278,8 @@ class KioskApp(App):
         return False
 
     def open_barcode(self, code: str) -> None:
+        if self.staff_scanned(code):
+            return
         hit = self.services.catalog.find_ean(code) if is_valid_ean(code) else None
         if hit is None:
             log.info("scanned code %s is not in the catalog", code)
@@ -333,6 +342,11 @@ class KioskApp(App):
     def start_over(self) -> None:
         """Back to the attract screen with nothing of this shopper left behind: cart, search (query,
         facets, sort), the chosen way to get it, the typed address, language, history."""
+        self.close_shopper_session()
+        self._move("attract", "right")
+
+    def close_shopper_session(self) -> None:
+        """Forget everything of the current shopper (start_over without the move; staff entry)."""
         if self._receipt_event is not None:
             self._receipt_event.cancel()
             self._receipt_event = None
@@ -347,7 +361,6 @@ class KioskApp(App):
         self.refresh_cart()
         self.lang = self.services.settings.kiosk.language
         self._history.clear()
-        self._move("attract", "right")
 
     def _forget_search(self) -> None:
         search = self.screen("search")

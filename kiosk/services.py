@@ -30,6 +30,11 @@ from kiosk.fulfilment import FulfilmentService
 from kiosk.handoff import HandoffService
 from kiosk.stock import StockService
 from kiosk.stores import StoreDirectory
+from kiosk.diagnostics import Diagnostics
+from kiosk.staff.auth import StaffGate
+from kiosk.staff.directory import StaffDirectory
+from kiosk.staff.overrides import SettingsEditor
+from kiosk.staff.store import StaffStore
 
 log = logging.getLogger("kiosk.services")
 
@@ -53,7 +58,18 @@ class ConnectionStatus:
 
 class KioskServices:
     def __init__(self, settings: Settings, api: CentralApi, terminal: PaymentTerminal) -> None:
-        self.settings = settings
+        # Staff first: their overrides (staff.json next to the journal) change the settings every
+        # other service is built from. `base_settings` is what config (and later the fleet) says.
+        settings.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        self.base_settings = settings
+        self.staff_store = StaffStore.for_settings(settings)
+        self.settings_editor = SettingsEditor(self.staff_store)
+        report = self.settings_editor.effective_report(settings)
+        for skipped in report.skipped:
+            log.warning("staff override %s no longer applies: %s", skipped.key, skipped.reason)
+        settings = self.settings = report.settings
+        self.staff_directory = StaffDirectory.from_config(settings.staff)
+        self.staff_gate = StaffGate.from_settings(settings, self.staff_directory, self.staff_store)
         self.api = api
         self.terminal = terminal
         self.catalog = CatalogStore(settings.catalog_dir)
@@ -83,6 +99,7 @@ class KioskServices:
         # Staff: restock and count (journalled like orders, delivered by `run_outbox`), pick lists.
         self.restock = RestockService(api, self.journal, settings.kiosk.store_id)
         self.pick_list = PickListService(api)
+        self.diagnostics = Diagnostics(self)
 
     def on_payment_change(self, listener: Callable[[PaymentProgress], None]) -> None:
         self._payment_listeners.append(listener)
@@ -181,5 +198,6 @@ class KioskServices:
     async def aclose(self) -> None:
         await self.images.aclose()
         self.journal.close()
+        self.staff_store.close()
         self.catalog.close()
         await self.api.aclose()

@@ -10,6 +10,12 @@ from kiosk.screens.pay import PayScreen
 from kiosk.screens.products import ProductsScreen
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.search import SearchScreen
+from kiosk.screens.staff_diagnostics import StaffDiagnosticsScreen
+from kiosk.screens.staff_home import StaffHomeScreen
+from kiosk.screens.staff_login import StaffLoginScreen
+from kiosk.screens.staff_picks import StaffPicksScreen
+from kiosk.screens.staff_restock import StaffRestockScreen
+from kiosk.screens.staff_settings import StaffSettingsScreen
 
 SCREENS = {
     "attract": AttractScreen,
@@ -22,4 +28,11 @@ SCREENS = {
     "address": AddressScreen,
     "pay": PayScreen,
     "receipt": ReceiptScreen,
+    # Staff (kiosk/screens/staff_mode.py): behind a badge or the hidden corner press and a PIN.
+    "staff_login": StaffLoginScreen,
+    "staff_home": StaffHomeScreen,
+    "staff_restock": StaffRestockScreen,
+    "staff_picks": StaffPicksScreen,
+    "staff_settings": StaffSettingsScreen,
+    "staff_diagnostics": StaffDiagnosticsScreen,
 }

@@ -28,7 +28,8 @@ HASH_BYTES = 32
 MIN_N = N                      # a config hash may be stronger than ours, never weaker
 MAX_MEMORY = 128 * 1024 * 1024  # scrypt needs 128*r*n bytes; more than this would stall the pillar
 
-_PIN = re.compile(r"[0-9]{4,8}")
+MIN_PIN_LENGTH, MAX_PIN_LENGTH = 4, 8
+_PIN = re.compile(rf"[0-9]{{{MIN_PIN_LENGTH},{MAX_PIN_LENGTH}}}")
 _B64 = r"[A-Za-z0-9+/]+={0,2}"
 _FORMAT = re.compile(rf"scrypt\$n=([0-9]{{1,8}}),r=([0-9]{{1,3}}),p=([0-9]{{1,3}})\$({_B64})\$({_B64})")
 FORMAT_HELP = "scrypt$n=16384,r=8,p=1$<salt base64>$<hash base64>, as `kiosk staff hash-pin` prints it"

@@ -1,0 +1,9 @@
+"""Staff: diagnostics (being built)."""
+
+from __future__ import annotations
+
+from kiosk.screens.base import KioskScreen
+
+
+class StaffDiagnosticsScreen(KioskScreen):
+    pass

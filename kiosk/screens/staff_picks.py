@@ -1,0 +1,9 @@
+"""Staff: picks (being built)."""
+
+from __future__ import annotations
+
+from kiosk.screens.base import KioskScreen
+
+
+class StaffPicksScreen(KioskScreen):
+    pass
