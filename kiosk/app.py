@@ -99,7 +99,7 @@ class KioskApp(StaffModeMixin, App):
     def build(self):
         if not any(isinstance(h, _LogAndContinue) for h in ExceptionManager.handlers):
             ExceptionManager.add_handler(_LogAndContinue())
-        self.set_access(AccessibilityModes())  # the look is per process: a new app starts plain
+        self.set_access(self.default_access())  # the look is per process: a new app starts with the defaults
         _load_rules()
         manager = ScreenManager(transition=SlideTransition(duration=0.18) if self._animate else NoTransition())
         for name, screen_class in SCREENS.items():
@@ -125,6 +125,8 @@ class KioskApp(StaffModeMixin, App):
             self.spawn(factory())
         self.session.restart()
         self._idle_event = Clock.schedule_interval(self._idle_tick, self.IDLE_TICK_S)
+        self.services.badge_listeners.append(self.badge_presented)
+        self.services.badge_watcher.start()
 
     def on_stop(self):
         Window.unbind(on_key_down=self._on_key_down, on_touch_down=self._on_any_touch, on_touch_up=self._on_any_touch_up)
@@ -232,7 +234,7 @@ class KioskApp(StaffModeMixin, App):
             if state.phase is not Phase.active:
                 self.lang = self.services.settings.kiosk.language
                 close_panel(self)
-                self.set_access(AccessibilityModes())
+                self.set_access(self.default_access())
                 self.session.restart()
             return
         if state.phase is Phase.asking:
@@ -305,6 +307,12 @@ class KioskApp(StaffModeMixin, App):
     def access(self) -> AccessibilityModes:
         return look.modes
 
+    def default_access(self) -> AccessibilityModes:
+        """The modes every shopper starts with: the pillar's `[display]` defaults (staff may set them)."""
+        display = self.services.settings.display
+        return AccessibilityModes(large_text=display.large_text, high_contrast=display.theme == "high_contrast",
+                                  low_reach=display.low_reach)
+
     def set_access(self, modes: AccessibilityModes) -> None:
         look.apply(modes)  # every screen binds to `look`: colours, font sizes, low-reach layouts
 
@@ -352,7 +360,7 @@ class KioskApp(StaffModeMixin, App):
             self._receipt_event = None
         self._hide_still_there()
         close_panel(self)
-        self.set_access(AccessibilityModes())  # the modes were this shopper's
+        self.set_access(self.default_access())  # the modes were this shopper's
         self.session.restart()
         self.services.reset_session()
         self._forget_search()

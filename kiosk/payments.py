@@ -18,10 +18,12 @@ order. A decline, or a request that surely never arrived, ends as plain "cancell
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
@@ -97,9 +99,13 @@ class PaymentService:
 
     def __init__(self, api: PaymentApi, terminal: PaymentTerminal, *, card_timeout_s: float = 60.0,
                  no_cvm_limit_cents: int = 5000,
-                 on_change: Callable[[PaymentProgress], None] | None = None) -> None:
+                 on_change: Callable[[PaymentProgress], None] | None = None,
+                 reader_guard: Callable[[], AbstractAsyncContextManager[None]] | None = None) -> None:
         self._api = api
         self._terminal = terminal
+        # While a card is read the reader is the payment's alone (the staff badge watcher pauses;
+        # kiosk/hardware/badge_watch.py). Failing to get it is a CardError like any reader trouble.
+        self._reader_guard = reader_guard or contextlib.nullcontext
         self._card_timeout_s = card_timeout_s
         self._no_cvm_limit_cents = no_cvm_limit_cents
         self._on_change = on_change or (lambda progress: None)
@@ -201,8 +207,9 @@ class PaymentService:
         request = CardRequest(amount_cents=amount_cents, card_timeout_s=self._card_timeout_s,
                               no_cvm_limit_cents=self._no_cvm_limit_cents, on_card_present=card_present)
         try:
-            card: CardReadResult = await asyncio.to_thread(self._terminal.read_card, request, self._cancel,
-                                                           choose_application=choose_application)
+            async with self._reader_guard():
+                card: CardReadResult = await asyncio.to_thread(self._terminal.read_card, request, self._cancel,
+                                                               choose_application=choose_application)
         except CardError as exc:
             if self._cancel.is_set():  # stopped on the shopper's word, whatever the read was doing
                 log.info("card read stopped by cancel (%s)", exc.reason)

@@ -18,6 +18,7 @@ from kiosk.catalog.sync import CatalogSync, SyncError
 from kiosk.checkout import Checkout
 from kiosk.config import Settings
 from kiosk.contract import Promotion
+from kiosk.hardware.badge_watch import BadgeWatcher
 from kiosk.hardware.terminal import PaymentTerminal
 from kiosk.images import ImageCache
 from kiosk.journal import JournalEntry, StaffAlert
@@ -88,9 +89,12 @@ class KioskServices:
         self.alerts: list[StaffAlert] = []
         self.promotions: list[Promotion] = []
         self.promotion_listeners: list[Callable[[list[Promotion]], None]] = []
+        # Staff badges are watched for whenever no payment owns the reader (the app logs them in).
+        self.badge_watcher = BadgeWatcher(terminal, on_badge=self._badge_tapped)
+        self.badge_listeners: list[Callable[[str], None]] = []
         self.payments = PaymentService(api, terminal, card_timeout_s=settings.payment.card_timeout_s,
                                        no_cvm_limit_cents=settings.payment.no_cvm_limit_cents,
-                                       on_change=self._payment_changed)
+                                       on_change=self._payment_changed, reader_guard=self.badge_watcher.paused)
         self.journal = Journal(settings.journal_path, on_alert=self._alert)
         self.outbox = Outbox(api, self.journal, kiosk_id=settings.kiosk.id,
                              concurrency=settings.journal.outbox_concurrency, on_change=self._order_changed)
@@ -110,6 +114,10 @@ class KioskServices:
             self.journal.add_alert("reader_unavailable", "the card reader is not usable (unplugged, or pcscd down)")
         for listener in list(self._payment_listeners):
             listener(progress)
+
+    def _badge_tapped(self, badge_id: str) -> None:
+        for listener in list(self.badge_listeners):
+            listener(badge_id)
 
     def _order_changed(self, entry: JournalEntry) -> None:
         for listener in list(self.order_listeners):
@@ -156,6 +164,7 @@ class KioskServices:
             self.status.update(online=True, syncing=True, last_error=None)
             await self.stores.load()  # keeps the last good list when this fails
             await self._load_promotions()
+            await self._load_staff()
             report = await self.catalog_sync.sync()
             self.catalog.reopen()
             log.info("catalog %s sync: %d written, %d removed, %d skipped", report.kind, report.written,
@@ -179,6 +188,21 @@ class KioskServices:
         for listener in list(self.promotion_listeners):
             listener(self.promotions)
 
+    async def _load_staff(self) -> None:
+        """This shop's staff from the central API, merged with the config's members (badges revoked
+        centrally stop working here); the last good list stays when the API cannot be asked."""
+        try:
+            central = await self.api.staff_members()
+        except ApiError as exc:
+            log.warning("staff list not refreshed: %s", exc)
+            return
+        self.staff_directory = self.staff_directory.with_central(central)
+        self.staff_gate.directory = self.staff_directory
+        if hasattr(self.terminal, "badge_matcher"):  # badges known only centrally are badges too
+            self.terminal.badge_matcher = self.staff_directory.badge_matcher(self.settings.staff)
+        for problem in self.staff_directory.rejected:
+            log.warning("central staff entry not used: %s", problem)
+
     async def keep_in_sync(self, *, min_retry_s: float = 2.0, max_retry_s: float = 30.0) -> None:
         """Sync at start, then every `catalog.sync_interval_s`; retry sooner (backing off) when down."""
         retry = min_retry_s
@@ -196,6 +220,7 @@ class KioskServices:
         self.handoff.forget()
 
     async def aclose(self) -> None:
+        await self.badge_watcher.stop()
         await self.images.aclose()
         self.journal.close()
         self.staff_store.close()

@@ -9,8 +9,10 @@ scripts/pcscd.sh start || exit 1
 trap 'scripts/pcscd.sh stop' EXIT
 
 export KIVY_NO_ARGS=1 KIVY_LOG_MODE=PYTHON
+# The X screen is square so that a 1080x1920 portrait window and a 1920x1080 landscape one both fit
+# (tests/test_ui_landscape.py turns the window round).
 if [ -n "${DISPLAY:-}" ]; then
   .venv/bin/python -m pytest "$@"
 else
-  xvfb-run -a -s "-screen 0 1080x1920x24" .venv/bin/python -m pytest "$@"
+  xvfb-run -a -s "-screen 0 1920x1920x24" .venv/bin/python -m pytest "$@"
 fi

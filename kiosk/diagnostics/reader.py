@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 
@@ -98,6 +99,15 @@ class ReaderChecks(DiagnosticsBase):
         wait_s = timeout_s + limits.CARD_READ_MARGIN_S
 
         async def body() -> Outcome:
+            watcher = getattr(self.services, "badge_watcher", None)
+            guard = watcher.paused() if watcher is not None else contextlib.nullcontext()
+            try:
+                async with guard:  # the staff badge watcher lets go of the reader meanwhile
+                    return await read()
+            except CardError as exc:  # the watcher could not let go (pcscd hanging)
+                return FAILED, f"diag.card_read.{exc.reason}", {}, f"{type(exc).__name__}: {exc}"
+
+        async def read() -> Outcome:
             try:
                 if self._uses_pcsc():
                     from kiosk.hardware.doctor import check_card

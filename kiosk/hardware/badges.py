@@ -10,7 +10,8 @@ gives for the PC/SC GET DATA pseudo-APDU 'FF CA 00 00 00' (PC/SC part 3 section 
 
 `PcscTerminal(..., badge_matcher=matcher).read_card` raises `BadgePresented` (reason
 "staff_badge", `badge_id` = UID or ATR in hex) when a badge is tapped on the pay screen, before any
-EMV command is sent. A UID is no card data (it is no card number), but it is still only logged
+EMV command is sent. Outside a payment, `wait_for_badge` on either terminal (run by
+`badge_watch.BadgeWatcher`) reports badge taps the same way. A UID is no card data (it is no card number), but it is still only logged
 masked here.
 """
 
@@ -32,6 +33,14 @@ CardKind = Literal["badge", "payment"]
 
 def _hex(value: str) -> str:
     return re.sub(r"[\s:.-]", "", value).upper()
+
+
+def normal_badge_id(value: str) -> str:
+    """A badge id as `identify_badge` reports it (upper-case hex, no separators); ValueError if no hex."""
+    text = _hex(value)
+    if not text or len(text) % 2 or not re.fullmatch(r"[0-9A-F]+", text):
+        raise ValueError(f"badge id {value!r} is not hex bytes")
+    return text
 
 
 def _to_bytes(value: bytes | bytearray | list[int] | str) -> bytes:

@@ -3,16 +3,20 @@
 Used by the demo and by tests when no PC/SC reader is present. After `delay_s` (the shopper taking
 out their card and tapping it) it runs exactly what the PC/SC terminal runs: `emv.read_emv`, then
 `card_result.seal_readout`. Cancel and timeout behave like the real reader's.
+
+Staff badges outside a payment: `present_badge("04A1B2C3")` (any thread: the demo, a UI test) queues
+a badge tap that the next `wait_for_badge` returns, as the PC/SC terminal does for a real tap.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from pathlib import Path
 
-from kiosk.hardware.badges import BadgeMatcher, identify_badge
+from kiosk.hardware.badges import BadgeMatcher, identify_badge, normal_badge_id
 from kiosk.hardware.card_result import load_payment_key, seal_readout
 from kiosk.hardware.emv import interface_for_atr, read_emv
 from kiosk.hardware.terminal import (
@@ -48,12 +52,34 @@ class SimulatedTerminal:
         self.card = VirtualCard(profile)  # one card for the terminal's life, so its ATC counts up
         self.delay_s = delay_s
         self.badge_matcher = badge_matcher
+        self._badge_taps: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     def __repr__(self) -> str:
         return f"SimulatedTerminal(profile={self.card.profile.name!r}, delay_s={self.delay_s})"
 
     def is_available(self) -> bool:
         return True
+
+    def present_badge(self, badge_id: str) -> None:
+        """Tap a staff badge (UID or ATR hex; separators and case do not matter). Thread-safe."""
+        self._badge_taps.put(normal_badge_id(badge_id))
+
+    def wait_for_badge(self, timeout_s: float, cancel: threading.Event | None = None) -> str | None:
+        """The next badge presented with `present_badge`, waiting up to `timeout_s`; None on timeout
+        or soon after `cancel` is set."""
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while True:
+            if cancel is not None and cancel.is_set():
+                return None
+            remaining = max(0.0, deadline - time.monotonic())
+            try:
+                badge_id = self._badge_taps.get(timeout=min(remaining, 0.05) if cancel is not None else remaining)
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    return None
+                continue
+            log.info("simulated staff badge tapped (%s…)", badge_id[:4])
+            return badge_id
 
     def read_card(
         self,

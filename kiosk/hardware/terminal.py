@@ -6,6 +6,10 @@ sealed for the payment service. The full card number never leaves this package u
 
 Calls are blocking (pyscard blocks): the payment service runs them in a worker thread
 (`asyncio.to_thread`) and cancels through the `threading.Event` it passes in.
+
+Besides paying, the reader notices staff badges at any time the pillar is not taking a payment:
+`wait_for_badge` (driven by `kiosk.hardware.badge_watch.BadgeWatcher`, which owns the reader while no
+payment does). Only one thread may be inside a terminal's reader calls at a time.
 """
 
 from __future__ import annotations
@@ -139,4 +143,16 @@ class PaymentTerminal(Protocol):
         Raises a `CardError` subclass for every failure a shopper can cause (`CardNeedsPin` above the
         no-CVM limit, `BadgePresented` for a staff badge). `choose_application` None: the card's
         highest-priority application is used without asking.
+        """
+
+    def wait_for_badge(self, timeout_s: float, cancel: threading.Event | None = None) -> str | None:
+        """Wait up to `timeout_s` for a card to be put on the reader; a staff badge -> its id (UID hex
+        upper-case, else ATR hex), anything else (a payment card, an unknown card, nothing) -> None.
+
+        Never sends an EMV command: a card is touched only as far as telling a badge needs (its ATR,
+        at most GET DATA for the UID). A card already reported (or already read by `read_card`) that
+        stays on the reader is not looked at again: the next card is reported once it was removed.
+        `cancel` (optional) set -> returns None soon (within ~0.1 s). Blocking: run it in a worker
+        thread, never while `read_card` runs. Raises `ReaderUnavailable` (pcscd down, reader gone)
+        without waiting longer than `timeout_s`.
         """
