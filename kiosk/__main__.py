@@ -88,8 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         window = WindowOptions(fullscreen=False, width=args.window[0], height=args.window[1], lockdown=False)
     else:
         window = WindowOptions(display.fullscreen, display.width, display.height, display.lockdown)
-    run(settings, window)
-    return 0
+    return run(settings, window)
 
 
 def cmd_central(args: argparse.Namespace) -> int:

@@ -47,6 +47,13 @@ class AccessibilityModes:
 
     MODES = ("large_text", "high_contrast", "low_reach")
 
+    @classmethod
+    def defaults_of(cls, display) -> AccessibilityModes:
+        """The modes every shopper session starts in: the `[display]` settings (theme, large_text,
+        low_reach), which staff may change; the shopper's panel switches each for their session."""
+        return cls(large_text=display.large_text, high_contrast=display.theme == theme.HIGH_CONTRAST.name,
+                   low_reach=display.low_reach)
+
     def toggled(self, mode: str) -> AccessibilityModes:
         if mode not in self.MODES:
             raise ValueError(f"unknown accessibility mode {mode!r}")

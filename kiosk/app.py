@@ -87,6 +87,7 @@ class KioskApp(StaffModeMixin, App):
         self.session = ShopperSession(idle_s=session.idle_s, countdown_s=session.countdown_s)
         self._idle_event = None
         self._receipt_event = None
+        self._restart_event = None
         self._still_there = None  # the "Still there?" overlay, made when first needed
         self._history: list[str] = []
         self._tasks: set[asyncio.Task] = set()
@@ -127,13 +128,19 @@ class KioskApp(StaffModeMixin, App):
         self._idle_event = Clock.schedule_interval(self._idle_tick, self.IDLE_TICK_S)
         self.services.badge_listeners.append(self.badge_presented)
         self.services.badge_watcher.start()
+        self.services.diagnostics.on_restart_requested(self._restart_requested)
+
+    def _restart_requested(self, reason: str) -> None:
+        # Staff asked (Diagnose): stop cleanly; kiosk.launch.run then starts the process afresh.
+        log.warning("restart requested: %s", reason)
+        self._restart_event = Clock.schedule_once(lambda dt: self.stop(), 0.3)
 
     def on_stop(self):
         Window.unbind(on_key_down=self._on_key_down, on_touch_down=self._on_any_touch, on_touch_up=self._on_any_touch_up)
         if self._lockdown:
             Window.unbind(on_request_close=self._refuse_close, on_keyboard=self._swallow_escape)
             Window.show_cursor = True
-        for event in (self._idle_event, self._receipt_event):
+        for event in (self._idle_event, self._receipt_event, self._restart_event):
             if event is not None:
                 event.cancel()
         self._hide_still_there()
@@ -309,9 +316,7 @@ class KioskApp(StaffModeMixin, App):
 
     def default_access(self) -> AccessibilityModes:
         """The modes every shopper starts with: the pillar's `[display]` defaults (staff may set them)."""
-        display = self.services.settings.display
-        return AccessibilityModes(large_text=display.large_text, high_contrast=display.theme == "high_contrast",
-                                  low_reach=display.low_reach)
+        return AccessibilityModes.defaults_of(self.services.settings.display)
 
     def set_access(self, modes: AccessibilityModes) -> None:
         look.apply(modes)  # every screen binds to `look`: colours, font sizes, low-reach layouts

@@ -48,8 +48,7 @@ def run_demo(args: argparse.Namespace, base: Settings) -> int:
         width, height = args.window or ((1080, 1920) if args.autopilot else (540, 960))
         window = WindowOptions(fullscreen=False, width=width, height=height, lockdown=False)
         if not args.autopilot:
-            run(settings, window)
-            return 0
+            return run(settings, window)
         return _autopilot(settings, window, args.screenshots or shots_default, tour=args.tour)
     finally:
         server.stop()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kiosk.config import Settings
+from kiosk.diagnostics.actions import RESTART_EXIT_CODE
 
 log = logging.getLogger("kiosk.launch")
 
@@ -98,8 +99,9 @@ def configure_input(config, touch: str, *, lockdown: bool) -> None:
 
 
 async def run_kiosk(settings: Settings, window: WindowOptions,
-                    after_start: Callable[[object], Awaitable[object]] | None = None) -> None:
-    """Build services from settings and run the app until it stops."""
+                    after_start: Callable[[object], Awaitable[object]] | None = None) -> int:
+    """Build services from settings and run the app until it stops; the exit code it asks for
+    (RESTART_EXIT_CODE after staff asked for a restart, else 0)."""
     prepare_kivy(replace(window, touch=settings.display.touch))
     from kiosk.api import CentralApi
     from kiosk.app import KioskApp
@@ -119,6 +121,7 @@ async def run_kiosk(settings: Settings, window: WindowOptions,
         await app.async_run(async_lib="asyncio")
     finally:
         await services.aclose()
+    return services.diagnostics.exit_code or 0
 
 
 def stop_on_sigterm(app) -> None:
@@ -149,8 +152,23 @@ def open_terminal_for(settings: Settings):
 
 
 def run(settings: Settings, window: WindowOptions,
-        after_start: Callable[[object], Awaitable[object]] | None = None) -> None:
-    asyncio.run(run_kiosk(settings, window, after_start))
+        after_start: Callable[[object], Awaitable[object]] | None = None) -> int:
+    """Run the kiosk; when staff asked for a restart (Diagnose, "App herstarten") the process
+    replaces itself with a fresh one, same arguments, same PID: under systemd, from a terminal
+    and in the demo alike. Should that fail, the restart exit code is returned (the unit restarts
+    on it: deploy/kiosk.service)."""
+    code = asyncio.run(run_kiosk(settings, window, after_start))
+    if code == RESTART_EXIT_CODE:
+        log.warning("restarting the app as staff asked")
+        for handler in logging.getLogger().handlers:  # exec keeps no Python buffer: write them out
+            handler.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+        except OSError as exc:
+            print(f"kiosk: restart failed ({exc}); exiting with {RESTART_EXIT_CODE}", file=sys.stderr)
+    return code
 
 
 def has_display() -> bool:

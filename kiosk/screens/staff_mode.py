@@ -143,12 +143,14 @@ class StaffModeMixin:
         self.start_over()
 
     def staff_scanned(self, code: str) -> bool:
-        """A barcode scanned in staff mode goes to the staff screen (restock finds the article)."""
+        """A barcode scanned in staff mode opens that article on the restock screen."""
         if not self.in_staff_mode():
             return False
-        handler = getattr(self.root.current_screen, "scanned", None)
-        if handler is not None:
-            handler(code)
+        if self.staff_session is None:  # the PIN screen: nobody to restock for yet
+            return True
+        if self.root.current != "staff_restock":  # a scan anywhere in staff mode is a restock
+            self.go("staff_restock")
+        self.screen("staff_restock").scanned(code)
         return True
 
     def go_staff_home(self) -> None:
