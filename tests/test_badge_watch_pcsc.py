@@ -258,3 +258,30 @@ def test_a_hanging_pcscd_makes_pause_fail_in_time_and_the_process_can_exit(tmp_p
     assert out["busy"] and out["pause"] == "reader_unavailable" and not out["paused"], out
     assert out["pause_s"] < 3
     assert elapsed < 15, "the hung reader call kept the process from exiting"
+
+
+async def test_a_badge_on_the_reader_logs_its_staff_member_in(vpcd_reader, vpcd_card, tmp_path):
+    """End to end below the screens: emulated badge -> pcscd -> watcher -> the staff gate -> a session
+    (and an audit record that holds the badge only masked)."""
+    from kiosk.staff.auth import LoggedIn, StaffGate
+    from kiosk.staff.directory import StaffDirectory, StaffMember
+    from kiosk.staff.store import StaffStore
+
+    member = StaffMember(id="s-utr-1", name="Sanne de Vries", badge_uids=(BADGE_UID,))
+    store = StaffStore(tmp_path / "staff.json")
+    gate = StaffGate(StaffDirectory([member]), store)
+    results = []
+    watcher = BadgeWatcher(terminal(vpcd_reader), lambda badge: results.append(gate.login_with_badge(badge)),
+                           poll_s=0.5, backoff_s=(0.2,))
+    watcher.start()
+    try:
+        vpcd_card("badge", wait=False)
+        await until(lambda: results, what="the badge to log someone in")
+    finally:
+        await watcher.stop()
+    assert isinstance(results[0], LoggedIn) and results[0].staff.id == "s-utr-1"
+    assert gate.session is not None and gate.session.method == "badge"
+    login = [r for r in store.audit() if r.event == "login"]
+    assert login and login[0].staff_id == "s-utr-1"
+    assert BADGE_UID not in store.path.read_text(encoding="utf-8")
+    store.close()

@@ -23,10 +23,12 @@ import re
 import pytest
 from kivy.uix.label import Label
 
+from kiosk.config import StaffSection
 from kiosk.hardware import open_terminal
 from kiosk.i18n import LANGUAGES, strings, translate
 from kiosk.screens import SCREENS
 from kiosk.screens.autopilot import UiDriver
+from kiosk.screens.widgets import TechnicalLine
 from support.ui import kiosk_settings, running_app
 
 pytestmark = pytest.mark.ui
@@ -46,14 +48,14 @@ def visible_labels(widget) -> list[Label]:
     """Labels and buttons (Kivy buttons are labels) that can be seen: not in a hidden subtree."""
     if _hidden(widget):
         return []
-    found = [widget] if isinstance(widget, Label) and widget.text.strip() else []
+    found = [widget] if isinstance(widget, Label) and not isinstance(widget, TechnicalLine) and widget.text.strip() else []
     for child in reversed(widget.children):
         found += visible_labels(child)
     return found
 
 
 def every_text(screen) -> list[str]:
-    return [w.text for w in screen.walk(restrict=True) if isinstance(w, Label) and w.text]
+    return [w.text for w in screen.walk(restrict=True) if isinstance(w, Label) and not isinstance(w, TechnicalLine) and w.text]
 
 
 def data_strings(app, typed: set[str]) -> set[str]:
@@ -162,10 +164,15 @@ class LanguageWalk:
         self.visited.append(name)
 
 
+STAFF_BADGE = "04A1B2C3D4E5F6"  # s-utr-1 of the reference server's demo shop
+
+
 # --- the walk -------------------------------------------------------------------------------------
 
 async def test_every_screen_changes_every_text_with_the_language(central_server, needs_display, tmp_path):
     settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated", simulated_delay_s=CARD_DELAY_S)
+    settings = settings.model_copy(update={"staff": StaffSection.model_validate(
+        {"members": [{"id": "s-utr-1", "name": "Sanne de Vries", "badge_uids": [STAFF_BADGE]}]})})
     if hasattr(settings.display, "promotion_s"):
         settings.display.promotion_s = 600  # no promotion turns while a screen is read
     terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
@@ -248,6 +255,30 @@ async def test_every_screen_changes_every_text_with_the_language(central_server,
         receipt = app.screen("receipt")
         await driver.wait_until(lambda: receipt.confirmed, "the order number")
         await walk.check("receipt")
+
+        # Staff: the PIN screen, then in with a badge, every staff screen with its data.
+        app.open_staff_login()
+        await driver.wait_for_screen("staff_login")
+        await walk.check("staff_login")
+        app.badge_presented(STAFF_BADGE)
+        await driver.wait_for_screen("staff_home")
+        home = app.screen("staff_home")
+        await driver.wait_until(lambda: home.to_pick >= 0 or home.pick_list_unreachable, "the pick list counts")
+        await walk.check("staff_home")
+        loaded = {
+            "staff_restock": lambda screen: True,
+            "staff_picks": lambda screen: screen.loaded and not screen.loading,
+            "staff_settings": lambda screen: not screen.loading,
+            "staff_diagnostics": lambda screen: screen.checks and not screen.running,
+        }
+        for name, ready in loaded.items():
+            app.go(name)
+            await driver.wait_for_screen(name)
+            screen = app.screen(name)
+            await driver.wait_until(lambda: ready(screen), f"{name} to show its data", timeout_s=30)
+            await walk.check(name)
+        app.staff_logout()
+        await driver.wait_for_screen("attract")
 
     assert sorted(walk.visited) == sorted(SCREENS), "every registered screen is walked in both languages"
     assert walk.problems == []

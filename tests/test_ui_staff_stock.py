@@ -255,6 +255,9 @@ async def test_pick_list_picked_then_handed_over(central_server, central, needs_
         await driver.wait_until(lambda: not picks.marking, "the central API to take the mark")
         assert central_status(central, order.order_id) == "picked"
         assert card.status_text == "Klaar voor de klant" and card.ids.handed_over_button.shown
+        await driver.frames(3)
+        # The next step's button takes the whole row (the hidden one gives up its room).
+        assert card.ids.handed_over_button.width > card.width * 0.8, card.ids.handed_over_button.width
         assert picks.to_pick == to_pick - 1 and not picks.message
         await driver.frames(3)
         await driver.screenshot("picks-picked")

@@ -178,6 +178,12 @@ class KButton(ButtonBehavior, Label):
         return super().on_touch_up(touch)
 
 
+class TechnicalLine(Label):
+    """Technical detail for support (a diagnostic's raw finding, an alert's log text): English on
+    purpose, like the logs it matches, so it is not translated (the language walk skips it). The
+    words a shopper or staff member reads next to it are translated."""
+
+
 class KToggle(ToggleButtonBehavior, Label):
     """A variant chip: one of a group is selected."""
 
