@@ -25,6 +25,15 @@ the error codes and `kiosk/contract` for the bodies):
   GET  /cart/{token}                    HTML page of that cart for a phone, no credential
   GET  /v1/staff                        list[StaffMember]: the active staff of the kiosk's shop, with badge UIDs
 
+Fleet configuration (see `central/routes_fleet.py` and docs/fleet.md):
+
+  GET  /fleet/fleet.json                signed bundle files from the fleet folder, no credential:
+  GET  /fleet/shops/{store_id}.json     strong ETag, Cache-Control no-cache, If-None-Match -> 304,
+  GET  /fleet/kiosks/{kiosk_id}.json    404 when there is no bundle at that level
+  POST /v1/fleet/report                 FleetReport -> FleetReportReceipt (202); the latest per kiosk is kept
+  GET  /v1/fleet/kiosks                 FleetOverview: every kiosk, versions, health, last seen (operators;
+                                        a kiosk token here, an operator credential in a real deployment)
+
 Staff routes (the kiosk's token plus header X-Staff-Id: an active staff member of the kiosk's shop):
 
   POST /v1/stock-adjustments            StockAdjustmentRequest -> StockAdjustment (201), Idempotency-Key =
@@ -46,6 +55,7 @@ from fastapi import FastAPI
 from central import (
     routes_carts,
     routes_catalog,
+    routes_fleet,
     routes_fulfilment,
     routes_orders,
     routes_pick_lists,
@@ -62,11 +72,18 @@ from central.openapi import install_openapi
 from kiosk.contract import API_VERSION
 
 
+def default_fleet_dir(db_path: Path) -> Path:
+    """Where the fleet bundles are when not told: `fleet/` beside the database (var/central.sqlite: var/fleet)."""
+    return Path(db_path).parent / "fleet"
+
+
 def create_app(db_path: Path, *, acquirer_key_path: Path | None = None,
-               clock: Callable[[], datetime] | None = None) -> FastAPI:
+               clock: Callable[[], datetime] | None = None, fleet_dir: Path | None = None) -> FastAPI:
     """The app on an existing or new database file (schema created, data not seeded: see seed.py).
 
-    `clock` (aware datetimes) is what time it is for stock holds and promised days: tests move it."""
+    `clock` (aware datetimes) is what time it is for stock holds, promised days and fleet reports: tests
+    move it. `fleet_dir`: the folder of signed bundles (default: `default_fleet_dir`); it need not exist
+    (then every bundle is a 404) and is read on every request."""
     app = FastAPI(
         title="Central order API (reference implementation)",
         version=API_VERSION,
@@ -81,6 +98,7 @@ def create_app(db_path: Path, *, acquirer_key_path: Path | None = None,
         db=Database(db_path),
         acquirer=TestAcquirer(acquirer_key_path),
         pictures=PictureCache(),
+        fleet_dir=Path(fleet_dir) if fleet_dir is not None else default_fleet_dir(db_path),
         **({"clock": clock} if clock else {}),
     )
     install_error_handlers(app)
@@ -93,4 +111,5 @@ def create_app(db_path: Path, *, acquirer_key_path: Path | None = None,
     app.include_router(routes_carts.router)
     app.include_router(routes_staff.router)
     app.include_router(routes_pick_lists.router)
+    app.include_router(routes_fleet.router)
     return app

@@ -196,6 +196,15 @@ CREATE TABLE IF NOT EXISTS pick_status (
     handed_over_at TEXT
 );
 CREATE INDEX IF NOT EXISTS orders_for_pickup ON orders(fulfilment_store_id) WHERE fulfilment_type = 'pickup';
+-- The latest fleet report per kiosk (`central.fleet_reports`): replaced by every report it sends.
+CREATE TABLE IF NOT EXISTS fleet_reports (
+    kiosk_id    TEXT PRIMARY KEY,
+    store_id    TEXT NOT NULL,     -- as the pillar reports it (the kiosks table has the central one)
+    app_version TEXT NOT NULL,
+    reported_at TEXT NOT NULL,     -- the pillar's clock, ISO 8601
+    received_at TEXT NOT NULL,     -- the server's clock, ISO 8601: "last seen"
+    report_json TEXT NOT NULL      -- the FleetReport as received
+);
 -- The first successful answer per (operation, key), replayed for a repeat of the same request.
 CREATE TABLE IF NOT EXISTS idempotency (
     operation     TEXT NOT NULL,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -25,6 +26,7 @@ class ServerParts:
     db: Database
     acquirer: TestAcquirer
     pictures: PictureCache
+    fleet_dir: Path  # the signed configuration bundles (`central.fleet_bundles`)
     # What time it is for stock holds and promised days; tests move it (see `create_app(clock=...)`).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

@@ -69,12 +69,12 @@ class RunningServer:
 
 def start_server(db_path: Path, *, seed_articles: int = 2000, host: str = "127.0.0.1", port: int = 0,
                  acquirer_key_path: Path | None = None, log_level: str = "warning",
-                 clock: Callable[[], datetime] | None = None) -> RunningServer:
+                 clock: Callable[[], datetime] | None = None, fleet_dir: Path | None = None) -> RunningServer:
     """Seed (if needed) and serve on a daemon thread; returns once the server accepts connections.
-    `clock`: see `create_app` (tests move time with it)."""
+    `clock`, `fleet_dir`: see `create_app` (tests move time with the clock)."""
     db_path = Path(db_path)
     prepare_database(db_path, seed_articles)
-    app = create_app(db_path, acquirer_key_path=acquirer_key_path, clock=clock)
+    app = create_app(db_path, acquirer_key_path=acquirer_key_path, clock=clock, fleet_dir=fleet_dir)
     sock = bind_socket(host, port)
     config = uvicorn.Config(app, log_level=log_level, lifespan="off", access_log=False)
     server = uvicorn.Server(config)

@@ -7,10 +7,10 @@ Error codes of this API (stable; messages are English and may change):
   400 invalid_cursor, idempotency_key_missing
   401 unauthorized
       staff_required                 a staff route without the X-Staff-Id header
-  403 kiosk_mismatch                 the body's kiosk_id is not the authenticated kiosk
+  403 kiosk_mismatch                 the body's kiosk_id is not the authenticated kiosk (orders, fleet reports)
       staff_unknown                  X-Staff-Id is not an active staff member of the kiosk's shop
       store_mismatch                 a pick list of another shop than the kiosk's
-  404 not_found
+  404 not_found                      also: no fleet bundle at that level
   405 method_not_allowed
   409 idempotency_conflict           same Idempotency-Key, different body
       price_changed                  a line's unit_price_cents is not the current central price

@@ -6,7 +6,7 @@ tests/test_central_schemathesis.py) requests that get past "unknown sku" to the 
 
 from __future__ import annotations
 
-from central.seed import DEMO_STAFF_ID, DEMO_STORE_ID
+from central.seed import DEMO_KIOSK_ID, DEMO_STAFF_ID, DEMO_STORE_ID
 
 SKU = "P000001-01"  # article 1 exists as soon as one article is seeded
 OTHER_SHOP = "amersfoort-centrum"
@@ -46,3 +46,22 @@ STOCK_ADJUSTMENT = _examples(
 STOCK_ADJUSTMENT_KEY = {"example": {"summary": "the adjustment_id of the body", "value": "adj-example-1"}}
 STOCK_ADJUSTMENT_ID = {"example": {"summary": "an adjustment of the examples", "value": "adj-example-1"}}
 PICK_STORE = {"own_shop": {"summary": "the demo kiosk's own shop", "value": DEMO_STORE_ID}}
+
+FLEET_STORE_ID = {"demo_shop": {"summary": "the demo kiosk's shop", "value": DEMO_STORE_ID}}
+FLEET_KIOSK_ID = {"demo_kiosk": {"summary": "the demo kiosk", "value": DEMO_KIOSK_ID}}
+FLEET_REPORT = _examples(
+    all_applied={"kiosk_id": DEMO_KIOSK_ID, "store_id": DEMO_STORE_ID, "app_version": "0.9.0",
+                 "reported_at": "2025-05-13T09:30:00+02:00",
+                 "applied": [{"level": "fleet", "version": 12, "key_id": "fleet-2025"},
+                             {"level": "shop", "version": 3, "key_id": "fleet-2025"}],
+                 "health": {"app_up": True, "central_api_ok": True, "reader_present": True},
+                 "journal_depth": 0, "pending_adjustments": 0, "catalog_age_s": 240},
+    pending_and_rejected={"kiosk_id": DEMO_KIOSK_ID, "store_id": DEMO_STORE_ID, "app_version": "0.9.0",
+                          "reported_at": "2025-05-13T09:35:00+02:00",
+                          "applied": [{"level": "fleet", "version": 12, "key_id": "fleet-2025"}],
+                          "pending": [{"level": "fleet", "version": 13, "reason": "payment_in_progress"}],
+                          "rejected": [{"level": "kiosk", "version": 2, "reason": "bad_signature",
+                                        "message": "the signature does not match the bundle"}],
+                          "health": {"app_up": True, "central_api_ok": False, "reader_present": None},
+                          "journal_depth": 2, "pending_adjustments": 1, "catalog_age_s": None},
+)

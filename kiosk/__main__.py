@@ -1,4 +1,4 @@
-"""The `kiosk` command: `kiosk run`, `kiosk demo`, `kiosk central`, `kiosk staff hash-pin` ...
+"""The `kiosk` command: `kiosk run`, `kiosk demo`, `kiosk central`, `kiosk staff hash-pin`, `kiosk fleet` ...
 
 Only `central` and `demo` import the reference server (lazily), so a pillar never loads it.
 Configuration problems end with a one-line message naming the file and key, and exit code 2.
@@ -67,11 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_staff_arguments(staff.add_subparsers(dest="staff_command", required=True))
 
+    fleet = commands.add_parser("fleet", help="fleet configuration bundles: keys, signing, checking (central team)")
+    from kiosk.fleet.cli import add_arguments as add_fleet_arguments
+
+    fleet_commands = fleet.add_subparsers(dest="fleet_command", required=True)
+    add_fleet_arguments(fleet_commands)
+    from kiosk.fleet.status_cli import add_status_command
+
+    add_status_command(fleet_commands)
+
     central = commands.add_parser("central", help="serve the reference central order API")
     central.add_argument("--host", default="127.0.0.1")
     central.add_argument("--port", type=int, default=8700)
     central.add_argument("--db", type=Path, default=Path("var/central.sqlite"))
     central.add_argument("--seed-articles", type=int, default=2000)
+    central.add_argument("--fleet-dir", type=Path, default=None,
+                         help="signed fleet bundles to serve under /fleet/ (default: fleet/ beside --db)")
     return parser
 
 
@@ -94,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_central(args: argparse.Namespace) -> int:
     from central.cli import serve
 
-    return serve(args.host, args.port, args.db, args.seed_articles)
+    return serve(args.host, args.port, args.db, args.seed_articles, args.fleet_dir)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -139,13 +150,23 @@ def cmd_staff(args: argparse.Namespace) -> int:
     return staff_main(args)
 
 
+def cmd_fleet(args: argparse.Namespace) -> int:
+    if args.fleet_command == "status":
+        from kiosk.fleet.status_cli import cmd_status
+
+        return cmd_status(args)
+    from kiosk.fleet.cli import main as fleet_main
+
+    return fleet_main(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     handlers = {"run": cmd_run, "demo": cmd_demo, "central": cmd_central, "catalog": cmd_catalog,
-                "doctor": cmd_doctor, "staff": cmd_staff}
+                "doctor": cmd_doctor, "staff": cmd_staff, "fleet": cmd_fleet}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

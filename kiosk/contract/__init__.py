@@ -429,3 +429,29 @@ from kiosk.contract.staff import (  # noqa: E402, F401 (re-exported; it builds o
     StockAdjustment,
     StockAdjustmentRequest,
 )
+
+
+# --- fleet configuration reports (its own module, re-exported here) ---------------------------
+
+from kiosk.contract.fleet import (  # noqa: E402, F401 (re-exported; it builds on the models above)
+    FLEET_LEVELS,
+    AppliedBundle,
+    BundleRef,
+    BundleVersion,
+    FleetKiosk,
+    FleetLevel,
+    FleetOverview,
+    FleetReport,
+    FleetReportReceipt,
+    FleetVersions,
+    KioskHealth,
+    PendingBundle,
+    PendingReason,
+    RejectedBundle,
+    RejectReason,
+    ReportedApplied,
+    ReportedBundleRef,
+    ReportedHealth,
+    ReportedPending,
+    ReportedRejection,
+)
