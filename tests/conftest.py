@@ -3,6 +3,8 @@
 import os
 import tempfile
 
+import pytest
+
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
@@ -19,3 +21,24 @@ pytest_plugins = [
     "support.pcsc",
     "support.ui",
 ]
+
+
+# The UI tests leave a large heap of Kivy objects behind (one app per test; making the kiosk give
+# them all back is issue 10's soak work). Python's final garbage collection walks all of it at exit,
+# a minute or more on 2 cores, and nothing of value happens after the run: once pytest has written
+# its summary, leave at once with its exit status.
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _exit_status and not os.environ.get("KIOSK_TESTS_NORMAL_EXIT"):
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])
