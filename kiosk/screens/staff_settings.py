@@ -28,7 +28,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kiosk.config import Settings
 from kiosk.i18n import BABEL_LOCALES, DEFAULT_LANGUAGE, strings, translate
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.keyboard import NumericKeypad, OnScreenKeyboard
+from kiosk.screens.keyboard import OnScreenKeyboard
+from kiosk.screens.quantity import NumberEntrySheet
 from kiosk.screens.widgets import BottomSheet, KToggle
 from kiosk.staff.overrides import (EDITABLE, InvalidSetting, NotEditable, SessionEnded, SettingLocked,
                                    SettingView)
@@ -195,31 +196,21 @@ class AuditLine(BoxLayout):
 
 # --- the editing sheets -------------------------------------------------------------------------------
 
-class NumberSheet(BottomSheet):
-    """A number on the keypad; "Klaar" hands what was typed to `on_done` (nothing typed: no change)."""
+class NumberSheet(NumberEntrySheet):
+    """A setting's number on the keypad; "Klaar" hands what was typed to `on_done` (nothing typed: no
+    change). More digits than any limit, so a too-big number is refused with its range, not cut."""
 
-    title = StringProperty("")
     hint = StringProperty("")
-    shown = StringProperty("")      # the number as typed so far (the current one until a key is typed)
+    max_digits = NumericProperty(MAX_DIGITS)
 
     def __init__(self, title: str, current: str, hint: str, on_done: Callable[[str], None], **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(title, current, **kwargs)
         self._on_done = on_done
-        self.typed = ""
-        self.title, self.shown, self.hint = title, current, hint
+        self.hint = hint
 
-    @property
-    def keypad(self) -> NumericKeypad:
-        return self.ids.keypad
-
-    def key(self, value: str) -> None:
-        if value == "\n":
-            self.dismiss()
-            if self.typed:
-                self._on_done(self.typed)
-            return
-        self.typed = self.typed[:-1] if value == "\b" else (self.typed + value)[:MAX_DIGITS]
-        self.shown = str(int(self.typed)) if self.typed else ""
+    def finish(self, typed: str) -> None:
+        if typed:
+            self._on_done(typed)
 
 
 class TextSheet(BottomSheet):
