@@ -31,8 +31,9 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote as url_quote, urlsplit
 
 import httpx
@@ -45,6 +46,8 @@ from kiosk.contract import (
     CatalogPage,
     Category,
     ErrorResponse,
+    FleetReport,
+    FleetReportReceipt,
     Health,
     Order,
     OrderRequest,
@@ -67,6 +70,7 @@ from kiosk.contract import (
     StockQuery,
     Store,
 )
+from kiosk.fleet.bundle import MAX_BUNDLE_BYTES
 
 log = logging.getLogger("kiosk.api")
 
@@ -117,6 +121,23 @@ class ApiConflict(ApiStatusError):
 
 class ApiResponseError(ApiError):
     """The answer could not be understood: not JSON, or not what the contract says."""
+
+
+@dataclass(frozen=True)
+class BundleFetch:
+    """The answer to one conditional GET of a fleet bundle file (`CentralApi.fleet_bundle`).
+
+    - `changed`: 200; `body` is the file as received, `etag` the response's ETag (None if it sent
+      none). A file larger than MAX_BUNDLE_BYTES is not read to its end: `body` is then its first
+      MAX_BUNDLE_BYTES + 1 bytes, so `parse_and_verify` refuses it as `oversized`, a reason the
+      pillar can report, and never parses it.
+    - `unchanged`: 304 for the If-None-Match sent; `body` None, `etag` the one still current.
+    - `absent`: 404, no bundle at this level; `body` and `etag` None.
+    """
+
+    status: Literal["changed", "unchanged", "absent"]
+    body: bytes | None = None
+    etag: str | None = None
 
 
 _STATUS_ERRORS: dict[int, type[ApiStatusError]] = {401: ApiUnauthorized, 404: ApiNotFound, 409: ApiConflict}
@@ -324,6 +345,83 @@ class CentralApi:
         own = full.startswith(self.base_url + "/")
         response = await self._send("GET", full, endpoint=f"GET {urlsplit(full).path}", auth=own)
         return response.content
+
+    # --- fleet configuration (docs/fleet.md) -----------------------------------------------------
+
+    async def fleet_report(self, report: FleetReport) -> FleetReportReceipt:
+        """The pillar's configuration and health now (202). A snapshot: the server keeps the latest
+        per kiosk, so a retried report after a lost answer does no harm (retried like a read)."""
+        return await self._call("POST", "/v1/fleet/report", FleetReportReceipt, body=report)
+
+    async def fleet_bundle(self, url: str, etag: str | None = None) -> BundleFetch:
+        """GET one bundle file with `If-None-Match: etag` (opaque, as the host gave it): 200 changed,
+        304 unchanged, 404 absent (BundleFetch). Other answers raise like every call (ApiStatusError,
+        ApiConnectionError, ApiTimeoutError), retried like a read.
+
+        The body is streamed and cut after MAX_BUNDLE_BYTES + 1 bytes (decoded bytes, so a compressed
+        answer cannot inflate past it either): an oversized file comes back as `changed` with those
+        bytes, and `parse_and_verify` rejects it as `oversized` before parsing anything.
+
+        Never with the kiosk's token, not even when `url` is on the API's own host: bundle files are
+        public on purpose and may be served by any web server, bucket or CDN, and a bearer token sent
+        there would hand the pillar's credential to a third party (and to its logs). A bundle proves
+        itself by its signature, so nothing is gained by a credential; and shared caches do not serve
+        requests carrying Authorization from cache, which would defeat the CDN.
+        """
+        full = self.absolute_url(url)
+        endpoint = f"GET {urlsplit(full).path}"
+        headers = {"If-None-Match": etag} if etag else {}
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            retry_after: float | None = None
+            try:
+                async with self._client.stream("GET", full, headers=headers) as response:
+                    status = response.status_code
+                    log.info("%s -> %d (%.0f ms)", endpoint, status, (time.monotonic() - started) * 1000)
+                    if status == 304:
+                        return BundleFetch("unchanged", None, response.headers.get("ETag") or etag)
+                    if status == 404:
+                        return BundleFetch("absent")
+                    body = await self._read_limited(response, MAX_BUNDLE_BYTES + 1)
+                    if response.is_success:
+                        if len(body) > MAX_BUNDLE_BYTES:
+                            log.warning("%s: more than %d bytes, not read further", endpoint, MAX_BUNDLE_BYTES)
+                        return BundleFetch("changed", body, response.headers.get("ETag"))
+                    error_answer = httpx.Response(status, content=body, request=response.request,
+                                                  headers={"Content-Type": response.headers.get("Content-Type", "")})
+                    error: ApiError = self._status_error(endpoint, error_answer)
+                    retryable = _is_transient_status(status)
+                    retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                error = ApiConnectionError(f"{endpoint}: could not connect to {urlsplit(full).netloc} ({exc!r})")
+                retryable = True
+            except httpx.TimeoutException as exc:
+                error = ApiTimeoutError(f"{endpoint}: no answer in time ({type(exc).__name__})")
+                retryable = True
+            except httpx.TransportError as exc:
+                error = ApiTimeoutError(f"{endpoint}: connection lost mid-answer ({exc!r})")
+                retryable = True
+
+            if not retryable or attempt >= self._retries:
+                log.info("%s failed: %s", endpoint, error)
+                raise error
+            delay = self._backoff(attempt, retry_after)
+            attempt += 1
+            log.warning("%s: %s; retry %d of %d in %.2f s", endpoint, error, attempt, self._retries, delay)
+            await self._sleep(delay)
+
+    @staticmethod
+    async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+        """At most `limit` bytes of the (decoded) body; the rest is never read."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+        return b"".join(chunks)[:limit]
 
     # --- plumbing -------------------------------------------------------------------------------
 
