@@ -403,13 +403,7 @@ class CentralApi:
                 error = ApiTimeoutError(f"{endpoint}: connection lost mid-answer ({exc!r})")
                 retryable = True
 
-            if not retryable or attempt >= self._retries:
-                log.info("%s failed: %s", endpoint, error)
-                raise error
-            delay = self._backoff(attempt, retry_after)
-            attempt += 1
-            log.warning("%s: %s; retry %d of %d in %.2f s", endpoint, error, attempt, self._retries, delay)
-            await self._sleep(delay)
+            attempt = await self._retry_or_raise(endpoint, error, retryable, attempt, retry_after)
 
     @staticmethod
     async def _read_limited(response: httpx.Response, limit: int) -> bytes:
@@ -493,13 +487,20 @@ class CentralApi:
                 retryable = retry is _Retry.ALWAYS and _is_transient_status(response.status_code)
                 retry_after = _parse_retry_after(response.headers.get("Retry-After"))
 
-            if not retryable or attempt >= self._retries:
-                log.info("%s failed: %s", endpoint, error)
-                raise error
-            delay = self._backoff(attempt, retry_after)
-            attempt += 1
-            log.warning("%s: %s; retry %d of %d in %.2f s", endpoint, error, attempt, self._retries, delay)
-            await self._sleep(delay)
+            attempt = await self._retry_or_raise(endpoint, error, retryable, attempt, retry_after)
+
+    async def _retry_or_raise(self, endpoint: str, error: ApiError, retryable: bool, attempt: int,
+                              retry_after: float | None) -> int:
+        """After a failed attempt: raise `error` when it is final, else wait the backoff; the next
+        attempt's number (the one retry policy of every call, bundle fetches included)."""
+        if not retryable or attempt >= self._retries:
+            log.info("%s failed: %s", endpoint, error)
+            raise error
+        delay = self._backoff(attempt, retry_after)
+        attempt += 1
+        log.warning("%s: %s; retry %d of %d in %.2f s", endpoint, error, attempt, self._retries, delay)
+        await self._sleep(delay)
+        return attempt
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

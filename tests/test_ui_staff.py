@@ -142,4 +142,6 @@ async def test_an_unknown_badge_says_so_and_the_staff_session_ends_after_idle(ce
         app.services.staff_gate.idle_s = 10
         await driver.wait_for_screen("attract", timeout_s=20)
         assert app.staff_session is None
+        await driver.wait_until(lambda: any(r.event == "logout" for r in app.services.staff_store.audit()),
+                                "the logout in the audit log")
         assert [r.detail for r in app.services.staff_store.audit() if r.event == "logout"][0] == "idle"

@@ -118,8 +118,11 @@ class StaffModeMixin:
 
     def staff_idle_tick(self) -> bool:
         """From the app's idle tick: True while staff mode owns the screen (no shopper idle then)."""
-        if self.staff_session is not None and self.services.staff_gate.end_if_idle():
-            log.info("staff session ended: idle for %.0f s", self.services.staff_gate.idle_s)
+        session: StaffSession | None = self.staff_session
+        if session is not None and session.expired:
+            gate = self.services.staff_gate
+            log.info("staff session ended: idle for %.0f s", gate.idle_s)
+            self.spawn(asyncio.to_thread(gate.end_if_idle))  # audited: a file write, off the UI thread
             self._leave_staff_mode()
             return False
         if self.in_staff_mode() and self.staff_session is None:
