@@ -28,6 +28,7 @@ from kiosk.money import format_eur
 from kiosk.services import ConnectionStatus, KioskServices
 from kiosk.screens import SCREENS
 from kiosk.screens.access_panel import close_panel, open_panel
+from kiosk.screens.fleet_mode import FleetModeMixin
 from kiosk.screens.staff_mode import StaffModeMixin
 from kiosk.screens.widgets import look
 from kiosk.session import Phase, ShopperSession
@@ -58,7 +59,7 @@ class _LogAndContinue(ExceptionHandler):
         return ExceptionManager.PASS
 
 
-class KioskApp(StaffModeMixin, App):
+class KioskApp(FleetModeMixin, StaffModeMixin, App):
     lang = StringProperty("nl")
     cart_count = NumericProperty(0)
     online = BooleanProperty(False)
@@ -68,6 +69,9 @@ class KioskApp(StaffModeMixin, App):
     catalog_syncing = BooleanProperty(False)
     catalog_status_text = StringProperty("")
     services = ObjectProperty(None)
+    # The effective settings, for the .kv files to bind to (services.settings is a plain attribute);
+    # `apply_settings` changes both, so a staff or fleet change shows without a restart.
+    settings = ObjectProperty(None)
 
     RECONNECT_MIN_S = 2.0
     RECONNECT_MAX_S = 30.0
@@ -79,6 +83,7 @@ class KioskApp(StaffModeMixin, App):
         self.title = "Kiosk"
         self.icon = str(_ICON)
         self.services = services
+        self.settings = services.settings
         self.lang = services.settings.kiosk.language
         self._animate = animate
         # None: as the settings say ([display] lockdown); `kiosk run --window` passes False.
@@ -94,6 +99,7 @@ class KioskApp(StaffModeMixin, App):
         self._after_start: list[Callable[[], Awaitable[object]]] = []
         self._wedge = WedgeDetector()
         self._staff_init()
+        self._fleet_init()
 
     # --- building -------------------------------------------------------------------------
 
@@ -129,6 +135,7 @@ class KioskApp(StaffModeMixin, App):
         self.services.badge_listeners.append(self.badge_presented)
         self.services.badge_watcher.start()
         self.services.diagnostics.on_restart_requested(self._restart_requested)
+        self._fleet_start()
 
     def _restart_requested(self, reason: str) -> None:
         # Staff asked (Diagnose): stop cleanly; kiosk.launch.run then starts the process afresh.
@@ -144,6 +151,7 @@ class KioskApp(StaffModeMixin, App):
             if event is not None:
                 event.cancel()
         self._hide_still_there()
+        self._fleet_stop()
         for task in list(self._tasks):
             task.cancel()
 
@@ -191,6 +199,17 @@ class KioskApp(StaffModeMixin, App):
         else:
             self.catalog_status_text = ""
 
+    def apply_settings(self, settings) -> None:
+        """Put new effective settings (a staff change, a fleet bundle) to work in the running app.
+        What reads `services.settings` when it needs a value follows at once (receipt time, promotion
+        time, nearby shops), the .kv files follow `settings`; the shopper session's idle times are
+        copied here; the default language and the display defaults apply at the next start-over (read
+        there), never in the middle of someone's session. Keys that need a restart: kiosk/fleet/live.py."""
+        self.services.settings = settings
+        self.settings = settings
+        self.session.idle_s = settings.session.idle_s
+        self.session.countdown_s = settings.session.countdown_s
+
     # --- lockdown: an unattended pillar does not quit (staff get their own way out) ---------
 
     def _refuse_close(self, *args, **kwargs) -> bool:
@@ -226,6 +245,7 @@ class KioskApp(StaffModeMixin, App):
         return self.screen("pay").running or self.services.payments.busy
 
     def _idle_tick(self, dt) -> None:
+        self._ui_turned()
         if self.root is None or self.staff_idle_tick():
             return
         # Never cut a payment short: from the card prompt until the order is placed (or refused).

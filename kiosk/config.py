@@ -1,6 +1,6 @@
 """Kiosk settings: pydantic models loaded from TOML.
 
-Layers (later wins): built-in defaults < config/kiosk.toml < (the fleet bundle, later work) < staff
+Layers (later wins): built-in defaults < config/kiosk.toml < fleet bundles (kiosk/fleet/) < staff
 overrides (`kiosk.staff.overrides.SettingsEditor.effective`, validated by these same models; a key
 the fleet locks is not overridden). A bad file never gives a traceback: `ConfigError` names the
 file, the key and what is wrong, and the command exits non-zero.
@@ -184,6 +184,29 @@ class SessionSection(_Section):
     receipt_s: float = Field(default=60.0, gt=0, le=3600, description="The receipt QR stays this long, then resets")
 
 
+class FleetSection(_Section):
+    """Fleet configuration (docs/fleet.md): where this pillar fetches its signed bundles, whose keys it
+    trusts, and how it applies them."""
+
+    enabled: bool = Field(default=True, description="Fetch and apply fleet bundles")
+    url: str = Field(default="", description="Base URL of the bundle files (empty: <api.base_url>/fleet)")
+    keys: Path = Field(default=Path("fleet_keys"), description="Folder of the trusted public keys (*.pub.pem)")
+    poll_interval_s: float = Field(default=300.0, ge=10, le=86_400, description="Ask for new bundles this often")
+    report_interval_s: float = Field(default=300.0, ge=10, le=86_400, description="Report at least this often")
+    health_grace_s: float = Field(default=120.0, ge=5, le=3600,
+                                  description="After applying, watch the pillar's health this long")
+    health_interval_s: float = Field(default=10.0, ge=0.5, le=600, description="... checking this often")
+    health_failures: int = Field(default=3, ge=1, le=100,
+                                 description="This many failed checks in a row in the grace period: roll back")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (or be empty)")
+        return value.rstrip("/")
+
+
 class Settings(_Section):
     kiosk: KioskSection = KioskSection()
     api: ApiSection = ApiSection()
@@ -194,6 +217,7 @@ class Settings(_Section):
     staff: StaffSection = StaffSection()
     display: DisplaySection = DisplaySection()
     session: SessionSection = SessionSection()
+    fleet: FleetSection = FleetSection()
     source: Path | None = Field(default=None, exclude=True)
 
     def resolve(self, path: Path) -> Path:
@@ -219,6 +243,16 @@ class Settings(_Section):
     def image_cache_dir(self) -> Path:
         return self.resolve(self.catalog.image_cache)
 
+    @property
+    def fleet_keys_dir(self) -> Path:
+        if self.source is None and not self.fleet.keys.is_absolute():
+            return DEFAULT_CONFIG.parent / self.fleet.keys  # settings made in code: the shipped keys
+        return self.resolve(self.fleet.keys)
+
+    @property
+    def fleet_url(self) -> str:
+        return self.fleet.url or f"{self.api.base_url}/fleet"
+
 
 # Values never repeated in an error message: a PIN typed where its hash belongs must not reach a log.
 _UNSHOWN_KEYS = frozenset({"pin_hash", "token"})
@@ -241,6 +275,21 @@ def parse_settings(data: dict[str, Any], source: Path | None = None) -> Settings
     except ValidationError as exc:
         problems = "; ".join(_describe(err) for err in exc.errors())
         raise ConfigError(f"{where}: {problems}") from None
+    # pydantic's Path takes any str, but one with a NUL (TOML allows "\u0000") or a lone surrogate makes
+    # every file call on it raise ValueError later, far from the file and the key: refuse it here.
+    unusable = []
+    for section, model in settings:
+        for name, value in model if isinstance(model, BaseModel) else ():
+            if isinstance(value, Path):
+                try:
+                    str(value).encode("utf-8", "surrogateescape")  # what os.fsencode does with it
+                    usable = "\x00" not in str(value)
+                except UnicodeEncodeError:
+                    usable = False
+                if not usable:
+                    unusable.append(f"key {section}.{name}: not a usable path (a NUL character or invalid text)")
+    if unusable:
+        raise ConfigError(f"{where}: {'; '.join(unusable)}")
     return settings.model_copy(update={"source": source})
 
 
@@ -251,13 +300,17 @@ def load_settings(path: Path) -> Settings:
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
+    except ValueError:  # a NUL in the path itself
+        raise ConfigError(f"{path!r}: cannot read config file (not a usable path)") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of "[[[[" or "{a = {a = ..."
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     settings = parse_settings(data, source=path.resolve())
     key_path = settings.payment_public_key_path
     if not key_path.is_file():

@@ -31,7 +31,12 @@ from kiosk.fulfilment import FulfilmentService
 from kiosk.handoff import HandoffService
 from kiosk.stock import StockService
 from kiosk.stores import StoreDirectory
-from kiosk.diagnostics import Diagnostics
+from kiosk.contract import KioskHealth
+from kiosk.diagnostics import CheckStatus, Diagnostics
+from kiosk.fleet.fetch import FleetFetcher
+from kiosk.fleet.keys import KeyFileError, TrustedKeys
+from kiosk.fleet.service import FleetService
+from kiosk.fleet.state import FleetStateStore
 from kiosk.staff.auth import StaffGate
 from kiosk.staff.directory import StaffDirectory
 from kiosk.staff.overrides import SettingsEditor
@@ -59,20 +64,25 @@ class ConnectionStatus:
 
 class KioskServices:
     def __init__(self, settings: Settings, api: CentralApi, terminal: PaymentTerminal) -> None:
-        # Staff first: their overrides (staff.json next to the journal) change the settings every
-        # other service is built from. `base_settings` is what config (and later the fleet) says.
+        # The layers first: the config file, the fleet's bundles kept from the last run (re-verified),
+        # then staff overrides (staff.json next to the journal), and only then every other service,
+        # built from the result. `base_settings` is what config and fleet say, beneath staff.
         settings.journal_path.parent.mkdir(parents=True, exist_ok=True)
-        self.base_settings = settings
+        self.config_settings = settings
+        self.api = api
+        self.terminal = terminal
+        self.ui_alive: Callable[[], bool] = lambda: True  # the app replaces it: "the UI loop is turning"
+        self.fleet = self._fleet_service(settings)
+        fleet_settings, locked = self.fleet.boot() if self.fleet is not None else (settings, frozenset[str]())
+        self.base_settings = fleet_settings
         self.staff_store = StaffStore.for_settings(settings)
-        self.settings_editor = SettingsEditor(self.staff_store)
-        report = self.settings_editor.effective_report(settings)
+        self.settings_editor = SettingsEditor(self.staff_store, locked=locked)
+        report = self.settings_editor.effective_report(fleet_settings)
         for skipped in report.skipped:
             log.warning("staff override %s no longer applies: %s", skipped.key, skipped.reason)
         settings = self.settings = report.settings
         self.staff_directory = StaffDirectory.from_config(settings.staff)
         self.staff_gate = StaffGate.from_settings(settings, self.staff_directory, self.staff_store)
-        self.api = api
-        self.terminal = terminal
         self.catalog = CatalogStore(settings.catalog_dir)
         self.catalog_sync = CatalogSync(api, settings.catalog_dir)
         self.images = ImageCache(settings.image_cache_dir, max_bytes=settings.catalog.image_cache_mb * 1024 * 1024,
@@ -103,7 +113,48 @@ class KioskServices:
         # Staff: restock and count (journalled like orders, delivered by `run_outbox`), pick lists.
         self.restock = RestockService(api, self.journal, settings.kiosk.store_id)
         self.pick_list = PickListService(api)
-        self.diagnostics = Diagnostics(self)
+        self.diagnostics = Diagnostics(
+            self, config_origin=self.fleet.config_origin if self.fleet is not None else None)
+
+    # --- fleet configuration (kiosk/fleet/service.py) ----------------------------------------
+
+    def _fleet_service(self, settings: Settings) -> FleetService | None:
+        if not settings.fleet.enabled:
+            return None
+        store = FleetStateStore.for_settings(settings)
+        try:
+            trusted = TrustedKeys.load(settings.fleet_keys_dir)
+        except KeyFileError as exc:
+            if settings.fleet_keys_dir.exists():
+                raise  # a key file that is not a key: better no start than a key silently ignored
+            # No folder at all: every bundle is refused as `unknown_key`, and the report says so.
+            log.error("fleet: %s; no bundle can be trusted", exc)
+            trusted = TrustedKeys({})
+        fetcher = FleetFetcher(self.api, settings.fleet_url, settings.kiosk.id, settings.kiosk.store_id,
+                               etags=store.state.etags)
+        return FleetService(settings, store=store, trusted=trusted, api=self.api, fetcher=fetcher,
+                            health=self._fleet_health, figures=self._fleet_figures)
+
+    async def _fleet_health(self, with_reader: bool) -> KioskHealth:
+        """For the fleet's health check: the diagnostics' own checks, each bounded in time."""
+        checks = [self.diagnostics.check_central_api()] + ([self.diagnostics.check_reader()] if with_reader else [])
+        api, *reader = await asyncio.gather(*checks)
+        return KioskHealth(app_up=self.ui_alive(), central_api_ok=api.status is not CheckStatus.failed,
+                           reader_present=reader[0].status is not CheckStatus.failed if reader else None)
+
+    async def _fleet_figures(self) -> dict[str, int | None]:
+        synced_at = self.catalog.synced_at
+        age = None if synced_at is None else max(0, int((datetime.now(UTC) - synced_at).total_seconds()))
+        return {"journal_depth": self.journal.depth(), "pending_adjustments": len(self.journal.pending_adjustments()),
+                "catalog_age_s": age}
+
+    def use_fleet_settings(self, fleet_settings: Settings, locked: frozenset[str]) -> Settings:
+        """New fleet-layer settings (an apply or a roll-back that needs no restart): staff overrides go
+        on top again, a key the fleet locks now loses its override. Returns the effective settings."""
+        self.base_settings = fleet_settings
+        self.settings_editor.set_locked(locked)
+        self.settings = self.settings_editor.effective(fleet_settings)
+        return self.settings
 
     def on_payment_change(self, listener: Callable[[PaymentProgress], None]) -> None:
         self._payment_listeners.append(listener)
@@ -224,5 +275,7 @@ class KioskServices:
         await self.images.aclose()
         self.journal.close()
         self.staff_store.close()
+        if self.fleet is not None:
+            self.fleet.store.close()
         self.catalog.close()
         await self.api.aclose()

@@ -38,11 +38,17 @@ class ShopperSession:
         self.countdown_s = countdown_s
         self._clock = clock
         self._last_touch = clock()
+        self._touched_at = clock()  # the last real touch (restart() does not count as one)
         self._holds: set[str] = set()
 
     def touch(self) -> None:
         """Any touch, key or scan: the shopper is there."""
-        self._last_touch = self._clock()
+        self._last_touch = self._touched_at = self._clock()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last touch, key or scan (whatever reset came since): how long nobody has
+        used the pillar, e.g. before a new configuration is applied."""
+        return self._clock() - self._touched_at
 
     def hold(self, reason: str) -> None:
         """Never time out while `reason` lasts (e.g. "payment", "receipt")."""

@@ -6,34 +6,19 @@ body, a flaky host, a CDN on another host)."""
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
-from central.embedded import start_server
 from central.seed import DEMO_KIOSK_ID, DEMO_KIOSK_TOKEN, DEMO_STORE_ID
 from kiosk.api import ApiStatusError, BundleFetch, CentralApi
 from kiosk.contract import AppliedBundle, FleetOverview, FleetReport, KioskHealth, RejectedBundle
 from kiosk.fleet.bundle import MAX_BUNDLE_BYTES
 from kiosk.fleet.errors import BundleRejected
 from kiosk.fleet.fetch import FleetFetcher
-from kiosk.fleet.keys import TrustedKeys, load_private_key, sign_bundle
 from kiosk.fleet.verify import parse_and_verify
-
-ROOT = Path(__file__).resolve().parent.parent
-PRIVATE_KEY = load_private_key(ROOT / "central" / "keys" / "demo_fleet_private.pem")
-TRUSTED = TrustedKeys.load(ROOT / "config" / "fleet_keys")
-
-
-def bundle(version: int, level: str = "fleet", ids: tuple[str, ...] = (), idle_s: int = 120) -> bytes:
-    document = {"schema_version": 1, "version": version, "scope": {"kind": level, "ids": list(ids)},
-                "settings": {"session": {"idle_s": idle_s}}, "created_at": "2025-03-01T09:00:00Z"}
-    return json.dumps(sign_bundle(document, PRIVATE_KEY).model_dump()).encode()
-
+from support.fleet import TRUSTED, Site, bundle
 
 def strong_etag(content: bytes) -> str:
     return f'"{hashlib.sha256(content).hexdigest()}"'
@@ -42,26 +27,6 @@ def strong_etag(content: bytes) -> str:
 def verify(raw: bytes, level: str, applied_version: int | None = None):
     return parse_and_verify(raw, TRUSTED, kiosk_id=DEMO_KIOSK_ID, store_id=DEMO_STORE_ID,
                             applied_version=applied_version, level=level)
-
-
-class Site:
-    """The reference server with its own fleet folder, and a CentralApi on it that records every request."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.folder = tmp_path / "fleet"
-        self.server = start_server(tmp_path / "central.sqlite", seed_articles=5, fleet_dir=self.folder)
-        self.sent: list[httpx.Request] = []
-
-    def put(self, relative: str, content: bytes) -> None:
-        """As an operator would: write beside it, then rename over."""
-        path = self.folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-
-    def remove(self, relative: str) -> None:
-        (self.folder / relative).unlink()
 
 
 @pytest.fixture

@@ -78,6 +78,9 @@ LOCAL_ONLY: dict[str, str] = {
     "catalog.directory": "a path on the pillar's disk; moving it would leave the local catalog behind",
     "catalog.image_cache": "a path on the pillar's disk",
     "journal.path": "a path on the pillar's disk; moving it would orphan unsent orders",
+    "fleet.enabled": "a bundle that switched the fleet off could never be undone by another bundle",
+    "fleet.url": "where the pillar fetches bundles from; a wrong one would cut it off from the next bundle",
+    "fleet.keys": "the keys bundles are checked with; a bundle never chooses who may sign bundles",
     "staff.members": "PIN hashes in a file any web server can serve could be guessed offline (a PIN has at "
                      "most 10^8 values); staff come from the config file and the central staff list",
 }

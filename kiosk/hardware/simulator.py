@@ -27,6 +27,7 @@ from kiosk.hardware.terminal import (
     CardRequest,
     NoCardPresented,
     ReadCancelled,
+    ReaderUnavailable,
 )
 from kiosk.hardware.virtual_card import PROFILES, CardProfile, CardWithdrawn, VirtualCard
 
@@ -53,12 +54,15 @@ class SimulatedTerminal:
         self.delay_s = delay_s
         self.badge_matcher = badge_matcher
         self._badge_taps: queue.SimpleQueue[str] = queue.SimpleQueue()
+        # A simulated reader can be "unplugged" (the demo, the fleet's health check in tests): it then
+        # behaves as a pcsc reader that is gone: not available, every read ReaderUnavailable.
+        self.plugged_in = True
 
     def __repr__(self) -> str:
         return f"SimulatedTerminal(profile={self.card.profile.name!r}, delay_s={self.delay_s})"
 
     def is_available(self) -> bool:
-        return True
+        return self.plugged_in
 
     def present_badge(self, badge_id: str) -> None:
         """Tap a staff badge (UID or ATR hex; separators and case do not matter). Thread-safe."""
@@ -88,6 +92,8 @@ class SimulatedTerminal:
         *,
         choose_application: ApplicationChooser | None = None,
     ) -> CardReadResult:
+        if not self.plugged_in:
+            raise ReaderUnavailable("the simulated reader is unplugged")
         started = time.monotonic()
         wait = request.card_timeout_s if self.delay_s is None else min(self.delay_s, request.card_timeout_s)
         if cancel.wait(max(0.0, wait)):

@@ -8,7 +8,7 @@ and a text on the on-screen keyboard, each in a bottom sheet. "Terug naar standa
 override. A value the settings refuse is shown by its row, with the reasons; nothing is saved then.
 
 Every change goes through `services.settings_editor` (validated by the config's own models, saved
-with its audit record in one fsynced write) on a worker thread, and then `apply_settings` puts the
+with its audit record in one fsynced write) on a worker thread, and then `app.apply_settings` puts the
 new settings to work. Below the rows: the last `AUDIT_SHOWN` audit records (who, what, old -> new,
 when in the shop's time).
 """
@@ -41,19 +41,6 @@ SHOP_TIME = ZoneInfo("Europe/Amsterdam")  # the audit's times as the shop's cloc
 AUDIT_SHOWN = 20
 MAX_DIGITS = 6  # a number typed on the keypad (more than any limit, so a too-big one is refused, not cut)
 LABELS = {setting.key: setting.label for setting in EDITABLE}
-
-
-# --- putting settings to work ---------------------------------------------------------------------
-
-def apply_settings(app, settings: Settings) -> None:
-    """Put new effective settings to work in the running app. Everything that reads
-    `services.settings` when it needs a value follows at once (receipt time, promotion time, nearby
-    shops); the shopper session's idle and countdown times are copied here; the default language
-    and the display defaults apply at the next start-over (the app reads them there), never in the
-    middle of a staff member's own session."""
-    app.services.settings = settings
-    app.session.idle_s = settings.session.idle_s
-    app.session.countdown_s = settings.session.countdown_s
 
 
 # --- values in words ------------------------------------------------------------------------------
@@ -342,7 +329,7 @@ class StaffSettingsScreen(KioskScreen):
             log.exception("changing setting %s", row.key)
             row.show_error("staff.settings.save_failed")
         else:
-            apply_settings(self.app, settings)
+            self.app.apply_settings(settings)
             log.info("setting %s now %r", row.key, _value(settings, row.key))
         finally:
             row.saving = False
