@@ -70,8 +70,9 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
     catalog_status_text = StringProperty("")
     services = ObjectProperty(None)
     # The effective settings, for the .kv files to bind to (services.settings is a plain attribute);
-    # `apply_settings` changes both, so a staff or fleet change shows without a restart.
-    settings = ObjectProperty(None)
+    # `apply_settings` changes both, so a staff or fleet change shows without a restart. `rebind`:
+    # kv binds `app.settings.kiosk.store_name` to `settings` only then (an intermediate in the chain).
+    settings = ObjectProperty(None, rebind=True)
 
     RECONNECT_MIN_S = 2.0
     RECONNECT_MAX_S = 30.0
