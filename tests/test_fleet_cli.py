@@ -79,6 +79,19 @@ def test_sign_then_verify_then_show(tmp_path, keys, capsys):
         assert line in out
 
 
+def test_sign_publishes_into_a_new_folder_atomically(tmp_path, keys, capsys):
+    private, _, _ = keys
+    target = tmp_path / "fleet" / "shops" / "utrecht-centrum.json"  # the folder is not there yet
+    assert main(["fleet", "sign", str(write(tmp_path / "b.json", BUNDLE)), "--key", str(private),
+                 "--out", str(target)]) == 0
+    assert json.loads(target.read_text())["bundle"] == BUNDLE
+    assert sorted(p.name for p in target.parent.iterdir()) == ["utrecht-centrum.json"]  # no temporary left
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    assert main(["fleet", "sign", str(tmp_path / "b.json"), "--key", str(private),
+                 "--out", str(tmp_path / "blocked" / "fleet.json")]) == 1
+    assert "cannot write" in capsys.readouterr().err
+
+
 def test_sign_to_stdout(tmp_path, keys, capsys):
     private, _, key_id = keys
     assert main(["fleet", "sign", str(write(tmp_path / "b.json", BUNDLE)), "--key", str(private)]) == 0

@@ -125,6 +125,9 @@ async def test_fleet_and_shop_bundles_applied_when_idle_locked_keys_and_reported
     assert pillar.services.settings_editor.locked == {"display.theme"}
     assert pillar.services.base_settings.display.theme == "high_contrast"
     assert pillar.fleet.state.trial is not None  # under watch until the grace period has passed
+    config = await pillar.services.diagnostics.check_config()  # what staff read on the diagnostics screen
+    assert (config.summary_key, config.params["version"], config.params["fleet_source"]) == (
+        "diag.config.fleet", "1/4/-", site.fleet_url)
 
     assert await pillar.fleet.report()
     seen = reported(site)

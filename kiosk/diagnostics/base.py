@@ -50,7 +50,7 @@ class DiagnosticsBase:
         self._disk_usage = disk_usage
         self.timeouts = {**DEFAULT_TIMEOUTS, **(timeouts or {})}
         self._now = clock
-        # Fleet bundles (issue 9) pass where the running configuration came from; until then: the file.
+        # With fleet bundles, the fleet service says which run (KioskServices passes it); else the file.
         self._config_origin = config_origin or (lambda: ConfigOrigin.local(services.settings.source))
         self._blocking = BlockingRunner()
         self._restart = asyncio.Event()

@@ -48,9 +48,10 @@ class Check(BaseModel):
 class ConfigOrigin(BaseModel):
     """Which configuration the pillar runs and where it came from.
 
-    Today always the local file: `version` "local" and `source` its path (None: built-in defaults).
-    Fleet bundles (issue 9) fill `fleet_version` (the bundle's monotonic version) and `fleet_source`
-    (where it was fetched from), and then `version` is that bundle version as text.
+    Without fleet bundles: `version` "local" and `source` the config file's path (None: built-in
+    defaults). With them (kiosk/fleet/service.py `config_origin`): `version` the applied version per
+    level as "fleet/shop/kiosk" ("12/3/-"), `fleet_version` that of the most specific bundle and
+    `fleet_source` the base URL the bundles come from.
     """
 
     model_config = ConfigDict(frozen=True)

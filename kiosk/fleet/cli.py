@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -89,12 +90,24 @@ def _sign(args: argparse.Namespace, out: TextIO) -> int:
     read = read_bundle(text.encode("utf-8"))
     check_signature(read, TrustedKeys.of([key.public_key()]))
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        _publish(args.out, text)
         print(f"signed {read.bundle.scope.kind} bundle version {read.bundle.version} with key {signed.key_id}: "
               f"{args.out}", file=sys.stderr)
     else:
         out.write(text)
     return 0
+
+
+def _publish(path: Path, text: str) -> None:
+    """Write the signed file as docs/fleet.md asks of a publisher: beside it, then renamed over, so a
+    server reading the folder never serves half a bundle (its folder is made when missing)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")  # hidden: the server never serves dot files
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise _Refused(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _trusted(directory: Path | None):

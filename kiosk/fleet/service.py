@@ -423,7 +423,7 @@ class FleetService:
         versions = "/".join(str(applied[level].version) if level in applied else "-" for level in LEVELS)
         last = [applied[level] for level in LEVELS if level in applied][-1]
         url = self.fetcher.base_url if self.fetcher is not None else None
-        return ConfigOrigin(version=f"fleet {versions}", source=source, fleet_version=last.version, fleet_source=url)
+        return ConfigOrigin(version=versions, source=source, fleet_version=last.version, fleet_source=url)
 
     # --- running ----------------------------------------------------------------------------
 
