@@ -433,31 +433,43 @@ class FleetService:
         await asyncio.gather(self._poll_loop(), self._apply_loop(busy, on_change, on_restart),
                              self._report_loop())
 
+    # Each loop survives a failed round (a disk that refuses the state file, a bug in a callback): it
+    # is logged, the state on disk is still the last one written, and the next round tries again.
+
     async def _poll_loop(self) -> None:
         while True:
-            await self.poll()
+            try:
+                await self.poll()
+            except Exception:
+                log.exception("fleet poll failed")
             await asyncio.sleep(self.fleet_settings.fleet.poll_interval_s)
 
     async def _apply_loop(self, busy: Busy, on_change: Callable[[Change], None],
                           on_restart: Callable[[str], None]) -> None:
         next_check = time.monotonic()
         while True:
-            change = await self.apply_pending(busy)
-            if change is None and self.state.trial is not None and time.monotonic() >= next_check:
-                next_check = time.monotonic() + self.fleet_settings.fleet.health_interval_s
-                change = await self.check_trial()
-            if change is not None:
-                on_change(change)
-            if self.restart_due and busy() is None:
-                keys = ", ".join(self.restart_due)
-                on_restart(f"fleet configuration changed {keys}")
-                return  # the app is going down; the next start boots the new configuration
+            try:
+                change = await self.apply_pending(busy)
+                if change is None and self.state.trial is not None and time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self.fleet_settings.fleet.health_interval_s
+                    change = await self.check_trial()
+                if change is not None:
+                    on_change(change)
+                if self.restart_due and busy() is None:
+                    on_restart(f"fleet configuration changed {', '.join(self.restart_due)}")
+                    return  # the app is going down; the next start boots the new configuration
+            except Exception:
+                log.exception("fleet apply or health check failed")
             await asyncio.sleep(APPLY_CHECK_S)
 
     async def _report_loop(self) -> None:
         while True:
             self._report_due.clear()  # before: a change made while this report is on its way asks for another
-            delivered = await self.report()
+            try:
+                delivered = await self.report()
+            except Exception:
+                log.exception("fleet report failed")
+                delivered = False
             wait = self.fleet_settings.fleet.report_interval_s if delivered else min(
                 REPORT_RETRY_S, self.fleet_settings.fleet.report_interval_s)
             try:
