@@ -17,9 +17,11 @@ from kiosk.checkout import new_order_reference
 from kiosk.hardware.pcsc_terminal import PcscTerminal
 from kiosk.hardware.simulator import SimulatedTerminal
 from kiosk.hardware.virtual_card import PROFILES
+from kiosk.leaks import scan
 from support.orders import audit
 from support.vpcd_card import VpcdCard
 from support.checkout import KEY, Kiosk, server  # noqa: F401 (fixture)
+from support.logs import debug_log  # noqa: F401 (fixture)
 
 PANS = {p.pan for p in PROFILES.values() if getattr(p, "pan", None)}
 
@@ -34,38 +36,6 @@ async def cheap_cart(api) -> Cart:
     cart.add(CartLine(sku=v.sku, product_id=product.id, name=product.name, variant_label="",
                       unit_price_cents=v.price_cents, quantity=1))
     return cart
-
-
-def forms(pan: str) -> list[bytes]:
-    spaced = " ".join(pan[i:i + 4] for i in range(0, len(pan), 4))
-    return [pan.encode(), spaced.encode(), pan.encode("utf-16-le")]
-
-
-@pytest.fixture
-def debug_log(tmp_path):
-    path = tmp_path / "all.log"
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s %(args)s"))
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield path
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    handler.close()
-
-
-def leaks_in(paths) -> list[str]:
-    found = []
-    for path in paths:
-        if not path.is_file():
-            continue
-        data = path.read_bytes()
-        for pan in PANS:
-            if any(form in data for form in forms(pan)):
-                found.append(f"{path.name}: {pan[:6]}…{pan[-4:]}")
-    return found
 
 
 @pytest.mark.hardware
@@ -87,8 +57,7 @@ async def test_no_full_card_number_in_any_log_or_file(server, tmp_path, debug_lo
     await kiosk.close()
     logging.getLogger().handlers[-1].flush()
 
-    written = [p for p in tmp_path.rglob("*")] + [p for p in server.db_path.parent.rglob("*")]
     assert debug_log.stat().st_size > 10_000, "the run logged at DEBUG"
     assert re.search(rb"\d{6}\*+\d{4}", debug_log.read_bytes()), "masked numbers do show up in the log"
-    assert leaks_in(written) == []
+    assert [str(leak) for leak in scan([tmp_path, server.db_path.parent], pans=PANS)] == []
     assert audit(server.db_path).orders >= 5
