@@ -32,6 +32,7 @@ from kiosk.contract import (
     RejectedBundle,
 )
 from kiosk.fleet.status_cli import add_status_command, cmd_status
+from support.fleet import publish
 from support.orders import TUESDAY_MORNING, MovableClock
 from test_central_http import assert_error
 
@@ -46,12 +47,7 @@ class Fleet:
         self.server, self.folder, self.clock, self.http = server, folder, clock, http
 
     def put(self, relative: str, content: bytes) -> None:
-        """As an operator would: write next to it, then rename over (a reader never sees half a file)."""
-        path = self.folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
+        publish(self.folder, relative, content)
 
     def get(self, path: str, **headers: str) -> httpx.Response:
         # No credential: bundles are public, signed files.

@@ -31,6 +31,15 @@ def signed(version: int, level: str = "fleet", ids: tuple[str, ...] = (), *, set
     return json.dumps(sign_bundle(document, key).model_dump()).encode()
 
 
+def publish(folder: Path, relative: str, content: bytes) -> None:
+    """As an operator would: write beside it, then rename over (a reader never sees half a file)."""
+    path = folder / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)
+
+
 def bundle(version: int, level: str = "fleet", ids: tuple[str, ...] = (), idle_s: int = 120) -> bytes:
     return signed(version, level, ids, settings={"session": {"idle_s": idle_s}})
 
@@ -48,12 +57,7 @@ class Site:
         return self.server.base_url + "/fleet"
 
     def put(self, relative: str, content: bytes) -> None:
-        """As an operator would: write beside it, then rename over."""
-        path = self.folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
+        publish(self.folder, relative, content)
 
     def remove(self, relative: str) -> None:
         (self.folder / relative).unlink()
