@@ -9,7 +9,6 @@ import argparse
 import hashlib
 import http.client
 import io
-import os
 import sqlite3
 from datetime import timedelta
 from urllib.parse import urlsplit
