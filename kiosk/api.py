@@ -9,6 +9,11 @@ Every call returns a contract model or raises a subclass of `ApiError`:
                         ErrorResponse); `ApiUnauthorized` 401, `ApiNotFound` 404, `ApiConflict` 409.
 - `ApiResponseError`    the answer is garbled: not JSON, or not the shape of the contract model.
 
+Every attempt has a deadline for the whole answer (`answer_timeout`, by default the connect plus the
+read timeout): httpx's read timeout is per read, so a server dripping a byte now and then would
+otherwise hold a call forever. An answer body larger than `max_answer_bytes` is not read past that
+size and is an `ApiResponseError`.
+
 Retries use jittered exponential backoff and honour Retry-After (capped). Connection errors are
 always retried; timeouts, 408, 429 and 5xx are retried for reads and for idempotent writes, which
 resend the SAME Idempotency-Key. `authorise_payment` is the exception (DESIGN.md: a lost answer is
@@ -77,6 +82,9 @@ log = logging.getLogger("kiosk.api")
 T = TypeVar("T")
 
 MAX_SKUS_PER_STOCK_QUERY = 500
+# The largest answer body read into memory: a catalog page of 500 articles is about 1 MB and a
+# picture at most 5 MB (kiosk.images); a runaway or hostile body must not exhaust the pillar's memory.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -156,15 +164,20 @@ def _parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit() also says yes to '²', which float() refuses
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):  # the stdlib parser is not total
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _aware(moment: datetime) -> datetime:
+    """A naive datetime from the server read as UTC, so naive and aware ones compare."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 @functools.lru_cache(maxsize=32)
@@ -193,6 +206,8 @@ class CentralApi:
         backoff_base: float = 0.2,
         backoff_max: float = 3.0,
         retry_after_cap: float = 10.0,
+        answer_timeout: float | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
@@ -200,6 +215,9 @@ class CentralApi:
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
         self._retry_after_cap = retry_after_cap
+        # One attempt, connect to last byte: a slow drip ends here (the module docstring).
+        self._answer_timeout = answer_timeout if answer_timeout is not None else connect_timeout + read_timeout
+        self._max_answer_bytes = max_answer_bytes
         self._sleep = asyncio.sleep  # replaceable, so tests can see the backoff without waiting
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
@@ -261,7 +279,9 @@ class CentralApi:
             answers.append(await self._call("POST", "/v1/stock:query", StockAnswer, body=query))
         if len(answers) == 1:
             return answers[0]
-        return StockAnswer(as_of=min(a.as_of for a in answers), levels=[lv for a in answers for lv in a.levels])
+        # `as_of` may come naive or aware (the contract allows both); comparing the two raises TypeError.
+        oldest = min(answers, key=lambda a: _aware(a.as_of)).as_of
+        return StockAnswer(as_of=oldest, levels=[lv for a in answers for lv in a.levels])
 
     async def quote(self, request: QuoteRequest) -> Quote:
         return await self._call("POST", "/v1/quotes", Quote, body=request)
@@ -340,10 +360,14 @@ class CentralApi:
         return f"{self.base_url}/{url.lstrip('/')}"
 
     async def fetch_bytes(self, url: str) -> bytes:
-        full = self.absolute_url(url)
+        try:
+            full = self.absolute_url(url)
+            endpoint = f"GET {urlsplit(full).path}"
+        except ValueError:  # e.g. "http://[::1": the URL came from a catalog answer
+            raise ApiResponseError("GET: the picture URL is not a URL") from None
         # The token goes only to our own API, never to a CDN or another host named in the catalog.
         own = full.startswith(self.base_url + "/")
-        response = await self._send("GET", full, endpoint=f"GET {urlsplit(full).path}", auth=own)
+        response = await self._send("GET", full, endpoint=endpoint, auth=own)
         return response.content
 
     # --- fleet configuration (docs/fleet.md) -----------------------------------------------------
@@ -368,15 +392,19 @@ class CentralApi:
         itself by its signature, so nothing is gained by a credential; and shared caches do not serve
         requests carrying Authorization from cache, which would defeat the CDN.
         """
-        full = self.absolute_url(url)
-        endpoint = f"GET {urlsplit(full).path}"
+        try:
+            full = self.absolute_url(url)
+            endpoint = f"GET {urlsplit(full).path}"
+        except ValueError:
+            raise ApiResponseError("GET: the bundle URL is not a URL") from None
         headers = {"If-None-Match": etag} if etag else {}
         attempt = 0
         while True:
             started = time.monotonic()
             retry_after: float | None = None
             try:
-                async with self._client.stream("GET", full, headers=headers) as response:
+                async with asyncio.timeout(self._answer_timeout), \
+                        self._client.stream("GET", full, headers=headers) as response:
                     status = response.status_code
                     log.info("%s -> %d (%.0f ms)", endpoint, status, (time.monotonic() - started) * 1000)
                     if status == 304:
@@ -396,8 +424,15 @@ class CentralApi:
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 error = ApiConnectionError(f"{endpoint}: could not connect to {urlsplit(full).netloc} ({exc!r})")
                 retryable = True
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                raise ApiResponseError(f"{endpoint}: the bundle URL cannot be fetched ({type(exc).__name__})") from None
+            except httpx.DecodingError:
+                raise ApiResponseError(f"{endpoint}: the answer's Content-Encoding does not decode") from None
             except httpx.TimeoutException as exc:
                 error = ApiTimeoutError(f"{endpoint}: no answer in time ({type(exc).__name__})")
+                retryable = True
+            except TimeoutError:
+                error = ApiTimeoutError(f"{endpoint}: no complete answer in {self._answer_timeout:g} s")
                 retryable = True
             except httpx.TransportError as exc:
                 error = ApiTimeoutError(f"{endpoint}: connection lost mid-answer ({exc!r})")
@@ -467,12 +502,23 @@ class CentralApi:
             started = time.monotonic()
             retry_after: float | None = None
             try:
-                response = await self._client.request(method, url, params=params, json=json, headers=headers)
+                async with asyncio.timeout(self._answer_timeout):
+                    response = await self._request(method, url, params=params, json=json, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 error: ApiError = ApiConnectionError(f"{endpoint}: could not connect to {self.base_url} ({exc!r})")
                 retryable = True
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                # A picture URL from the catalog that httpx cannot fetch: no retry will change that.
+                raise ApiResponseError(f"{endpoint}: the URL cannot be fetched ({type(exc).__name__})") from None
+            except httpx.DecodingError:
+                # Says gzip (or br, deflate), is not: garbled like invalid JSON, and not retried either.
+                raise ApiResponseError(f"{endpoint}: the answer's Content-Encoding does not decode") from None
             except httpx.TimeoutException as exc:
                 error = ApiTimeoutError(f"{endpoint}: no answer in time, outcome unknown ({type(exc).__name__})")
+                retryable = retry is _Retry.ALWAYS
+            except TimeoutError:  # asyncio.timeout: the answer came too slowly as a whole (slow drip)
+                error = ApiTimeoutError(f"{endpoint}: no complete answer in {self._answer_timeout:g} s, "
+                                        "outcome unknown")
                 retryable = retry is _Retry.ALWAYS
             except httpx.TransportError as exc:
                 # Sent, then the connection failed mid-way: as unknown as a timeout.
@@ -488,6 +534,27 @@ class CentralApi:
                 retry_after = _parse_retry_after(response.headers.get("Retry-After"))
 
             attempt = await self._retry_or_raise(endpoint, error, retryable, attempt, retry_after)
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request, its body read up to `max_answer_bytes`: a successful answer that is larger is an
+        ApiResponseError (never retried: the next would be as large); an error answer keeps the start."""
+        request = self._client.build_request(method, url, **kwargs)
+        streamed = await self._client.send(request, stream=True)
+        try:
+            body = await self._read_limited(streamed, self._max_answer_bytes + 1)
+        finally:
+            await streamed.aclose()
+        if len(body) > self._max_answer_bytes:
+            if streamed.is_success:
+                raise ApiResponseError(f"{method} {urlsplit(url).path}: the answer is larger than "
+                                       f"{self._max_answer_bytes} bytes, not read further")
+            body = body[: self._max_answer_bytes]
+        # `body` is decoded already: without these headers the new Response does not decode it again.
+        # Raw bytes: a value with a non-ASCII byte (obs-text, RFC 9110 5.5) would not encode back from str.
+        headers = [(k, v) for k, v in streamed.headers.raw
+                   if k.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")]
+        return httpx.Response(streamed.status_code, headers=headers, content=body, request=request,
+                              extensions=streamed.extensions)
 
     async def _retry_or_raise(self, endpoint: str, error: ApiError, retryable: bool, attempt: int,
                               retry_after: float | None) -> int:
@@ -525,7 +592,7 @@ class CentralApi:
     def _parse(endpoint: str, response: httpx.Response, answer_type: Any) -> Any:
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the stack
             content_type = response.headers.get("content-type", "none")
             raise ApiResponseError(
                 f"{endpoint}: the answer is not JSON (HTTP {response.status_code}, content-type {content_type}, "

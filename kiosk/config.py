@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -37,6 +38,20 @@ class KioskSection(_Section):
                               description="A short text of the shop's own on the receipt screen (empty: none)")
 
 
+def http_url(value: str) -> str:
+    """An http(s) URL with a host, without a trailing slash (so paths are joined with one)."""
+    value = value.rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    try:
+        host = urlsplit(value).hostname
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise ValueError(f"not a URL: {exc}") from None
+    if not host:
+        raise ValueError("names no host")
+    return value
+
+
 class ApiSection(_Section):
     base_url: str = "http://127.0.0.1:8700"
     token: SecretStr = SecretStr("demo-kiosk-token")
@@ -47,9 +62,7 @@ class ApiSection(_Section):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return http_url(value)
 
 
 class PaymentSection(_Section):
@@ -202,9 +215,7 @@ class FleetSection(_Section):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https:// (or be empty)")
-        return value.rstrip("/")
+        return http_url(value) if value else value
 
 
 class Settings(_Section):
@@ -313,6 +324,10 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     settings = parse_settings(data, source=path.resolve())
     key_path = settings.payment_public_key_path
-    if not key_path.is_file():
+    try:
+        found = key_path.is_file()
+    except OSError as exc:  # is_file() passes on e.g. "File name too long" (ENAMETOOLONG)
+        raise ConfigError(f"{path}: key payment.public_key: not a usable path ({exc.strerror})") from None
+    if not found:
         raise ConfigError(f"{path}: key payment.public_key: file not found: {key_path}")
     return settings

@@ -195,6 +195,8 @@ def encode_tag(tag: int) -> bytes:
     if not isinstance(tag, int) or tag < 0:
         raise TlvError(f"tag must be a non-negative int, got {tag!r}")
     raw = tag.to_bytes(max(1, (tag.bit_length() + 7) // 8), "big")
+    if raw[0] in (0x00, 0xFF):  # ISO/IEC 7816-4 5.2.2.1: no first tag byte; `parse` skips them as padding
+        raise TlvError(f"{tag_hex(tag)} is not a well-formed tag: its first byte is padding")
     try:
         parsed, end = _read_tag(raw, 0)
     except TlvError as exc:
