@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from kivy.animation import Animation
 from kivy.app import App
 from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
@@ -153,8 +154,31 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
                 event.cancel()
         self._hide_still_there()
         self._fleet_stop()
+        self._release_on_stop()
         for task in list(self._tasks):
             task.cancel()
+
+    def _release_on_stop(self) -> None:
+        """Give back what outlives the app. The Window, the Clock and the services live longer than
+        one app (tests, and a restart, run apps one after another in one process), and whatever of
+        ours they still hold keeps the app and every screen alive (tests/test_app_gc.py)."""
+        self._cancel_corner()
+        close_panel(self)  # an open ModalView sits on the Window
+        services = self.services
+        for listeners, listener in ((services.status.listeners, self._status_changed),
+                                    (services.badge_listeners, self.badge_presented)):
+            if listener in listeners:
+                listeners.remove(listener)
+        services.diagnostics.off_restart_requested(self._restart_requested)
+        if self.root is not None:
+            for screen in self.root.screens:
+                screen.release(services)
+        # Animations still running (a ScrollView's bar fading out, also in a widget not on screen just
+        # now) are kept, with their widgets, in Animation's class-wide set until they finish, and
+        # nothing finishes them once this app's loop is over. Only this app runs: they are all ours.
+        for animation in list(Animation._instances):
+            for entry in list(animation._widgets.values()):
+                animation.cancel(entry["widget"])
 
     def run_after_start(self, factory: Callable[[], Awaitable[object]]) -> None:
         """Start a coroutine (e.g. the autopilot) once the window is up."""

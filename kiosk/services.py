@@ -159,6 +159,11 @@ class KioskServices:
     def on_payment_change(self, listener: Callable[[PaymentProgress], None]) -> None:
         self._payment_listeners.append(listener)
 
+    def off_payment_change(self, listener: Callable[[PaymentProgress], None]) -> None:
+        """Stop telling `listener` (a screen of an app that stops: the list must not keep it)."""
+        if listener in self._payment_listeners:
+            self._payment_listeners.remove(listener)
+
     def _payment_changed(self, progress: PaymentProgress) -> None:
         if progress.reason == "reader_unavailable":
             # The shopper is told to ask for help; staff must learn it without being asked.

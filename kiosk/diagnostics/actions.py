@@ -152,6 +152,11 @@ class Actions(DiagnosticsBase):
         """`listener(reason)` is called (on the caller's thread) when a restart is requested."""
         self._restart_listeners.append(listener)
 
+    def off_restart_requested(self, listener: Callable[[str], None]) -> None:
+        """No longer call `listener` (the app that registered it stops)."""
+        if listener in self._restart_listeners:
+            self._restart_listeners.remove(listener)
+
     @property
     def restart_requested(self) -> bool:
         return self._restart.is_set()

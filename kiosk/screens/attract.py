@@ -13,19 +13,35 @@ class AttractScreen(KioskScreen):
     _rotation = None
 
     def on_kv_post(self, base_widget):
-        self.services.promotion_listeners.append(lambda _: self._show(self.index))
+        self.services.promotion_listeners.append(self._promotions_changed)
+
+    def _promotions_changed(self, _promotions) -> None:
+        self._show(self.index)
 
     def on_enter(self, *args):
         self._show(0)
-        self._rotation = Clock.schedule_interval(lambda _: self.next_promotion(),
-                                                 self.services.settings.display.promotion_s)
+        self._stop_rotation()
+        # A bound method, not a lambda: Kivy's Clock keeps a bound method weakly, so even an event
+        # left scheduled cannot keep this screen (and the whole app) alive.
+        self._rotation = Clock.schedule_interval(self.next_promotion, self.services.settings.display.promotion_s)
 
     def on_leave(self, *args):
+        self._stop_rotation()
+
+    def release(self, services) -> None:
+        # The app stops on this screen (it usually does: no on_leave then), the rotation goes with it.
+        super().release(services)
+        self._stop_rotation()
+        listeners = services.promotion_listeners
+        if self._promotions_changed in listeners:
+            listeners.remove(self._promotions_changed)
+
+    def _stop_rotation(self) -> None:
         if self._rotation is not None:
             self._rotation.cancel()
             self._rotation = None
 
-    def next_promotion(self) -> None:
+    def next_promotion(self, *_dt) -> None:
         self._show(self.index + 1)
 
     def _show(self, index: int) -> None:

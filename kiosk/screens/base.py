@@ -23,3 +23,10 @@ class KioskScreen(Screen):
 
     def refresh(self) -> None:
         """Re-read state from the services; screens override."""
+
+    def release(self, services) -> None:
+        """The app stops: give back whatever outlives it. Cancel this screen's Clock events (the
+        Clock is global, and an event holds its callback, so a lambda on it keeps this screen and,
+        through the ScreenManager, every screen alive) and leave the listener lists of `services`
+        (passed in: Kivy dispatches on_stop a second time once no app is running any more).
+        Called by `KioskApp.on_stop` for every screen; screens override (calling this one)."""

@@ -34,6 +34,10 @@ class PayScreen(KioskScreen):
     def on_kv_post(self, base_widget):
         self.services.on_payment_change(self.on_progress)
 
+    def release(self, services) -> None:
+        super().release(services)
+        services.off_payment_change(self.on_progress)
+
     def begin(self, reference: str, plan) -> None:
         """`plan`: how the shopper gets it and the quoted total (kiosk.checkout.CheckoutPlan)."""
         self.reference, self.plan = reference, plan

@@ -34,6 +34,11 @@ class ReceiptScreen(KioskScreen):
     def on_kv_post(self, base_widget):
         self.services.order_listeners.append(self.order_changed)
 
+    def release(self, services) -> None:
+        super().release(services)
+        if self.order_changed in services.order_listeners:
+            services.order_listeners.remove(self.order_changed)
+
     def order_changed(self, entry) -> None:
         """The outbox delivered the order later: the receipt on screen gets its order number."""
         if self.receipt is not None and entry.order_id == self.receipt.order_id and entry.order_number:

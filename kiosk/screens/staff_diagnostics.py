@@ -81,6 +81,7 @@ class CheckRow(BoxLayout):
     """One check or action result: status icon + word, name, summary, detail (staff_diagnostics.kv)."""
 
     name = StringProperty("")                       # the check's name, e.g. "central_api"
+    content_height = NumericProperty(0)             # the height its contents need (staff_diagnostics.kv)
     check = ObjectProperty(None, allownone=True)    # its latest Check (None: not run yet)
     running = BooleanProperty(False)
 

@@ -31,6 +31,7 @@ class StaffLoginScreen(KioskScreen):
         super().__init__(**kwargs)
         self._pin = ""
         self._tick = None
+        self._locked: LockedOut | None = None
 
     def begin(self) -> None:
         """A fresh PIN screen (nothing typed, no old message); shows a running lockout at once."""
@@ -42,6 +43,12 @@ class StaffLoginScreen(KioskScreen):
 
     def on_leave(self, *args) -> None:
         self._forget_pin()
+        self._stop_tick()
+
+    def release(self, services) -> None:
+        # A lockout countdown still ticking when the app stops (on this screen: no on_leave) would
+        # keep this screen, and every other, alive on the global Clock.
+        super().release(services)
         self._stop_tick()
 
     def key(self, value: str) -> None:
@@ -78,10 +85,12 @@ class StaffLoginScreen(KioskScreen):
         if isinstance(result, LockedOut):
             self._stop_tick()
             self.locked_s = result.seconds_left(datetime.now(UTC))
-            self._tick = Clock.schedule_interval(lambda dt: self._count_down(result), 1)
+            self._locked = result
+            # A bound method: the Clock keeps it weakly (a lambda would be kept, and this screen with it).
+            self._tick = Clock.schedule_interval(self._count_down, 1)
 
-    def _count_down(self, locked: LockedOut) -> None:
-        self.locked_s = locked.seconds_left(datetime.now(UTC))
+    def _count_down(self, _dt) -> None:
+        self.locked_s = self._locked.seconds_left(datetime.now(UTC))
         if self.locked_s <= 0:
             self._stop_tick()
             self.message_key = ""

@@ -84,6 +84,12 @@ class StaffPicksScreen(KioskScreen):
         if self._changed in listeners:
             listeners.remove(self._changed)
 
+    def release(self, services) -> None:
+        super().release(services)  # the app stops on this screen: no on_leave
+        listeners = services.pick_list.listeners
+        if self._changed in listeners:
+            listeners.remove(self._changed)
+
     def reload(self) -> None:
         session = self.app.staff_session
         if session is None or self.loading:
