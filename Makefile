@@ -1,5 +1,5 @@
 # The two commands of README.md. Both set the machine up themselves (scripts/setup.sh is idempotent).
-.PHONY: setup demo test bench screenshots clean
+.PHONY: setup demo test bench bench-ui screenshots clean
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,11 @@ screenshots: setup
 bench: setup
 	.venv/bin/python bench/catalog.py
 	.venv/bin/python bench/journal.py
+
+# Touch-to-drawn and the longest UI-thread callbacks over 50 autopilot journeys at 100,000 articles
+# (bench/ui.py; re-runs itself under Xvfb without a display; the seeded catalog is kept in var/bench/ui/).
+bench-ui: setup
+	.venv/bin/python bench/ui.py $(ARGS)
 
 clean:
 	rm -rf .venv var .pytest_cache

@@ -14,19 +14,18 @@ import pytest
 
 from kiosk.config import StaffMemberConfig, StaffSection
 from kiosk.hardware import open_terminal
-from kiosk.hardware.virtual_card import PROFILES
 from kiosk.leaks import scan
-from kiosk.screens.autopilot import DEMO_ADDRESS, UiDriver, play_journey
+from kiosk.screens.autopilot import UiDriver, play_journey
 from kiosk.staff.pins import hash_pin
 from support.logs import debug_log  # noqa: F401 (fixture)
+from support.soak import SHOPPER_DATA, TEST_PANS
 from support.ui import kiosk_settings, running_app
 from test_ui_staff import type_pin
 
 pytestmark = pytest.mark.ui
 
 PIN, WRONG_PIN = "918273", "827364"  # distinctive: a common "1234" would be found in any catalog
-SECRETS = {"pin": [PIN, WRONG_PIN], "email": [DEMO_ADDRESS["email"]],
-           "address": [DEMO_ADDRESS["postcode"] + " " + DEMO_ADDRESS["house_number"], DEMO_ADDRESS["postcode"]]}
+PINS = {"pin": [PIN, WRONG_PIN]}
 
 
 async def test_no_card_number_pin_or_personal_data_in_any_file_the_pillar_wrote(central_server, needs_display,
@@ -55,9 +54,8 @@ async def test_no_card_number_pin_or_personal_data_in_any_file_the_pillar_wrote(
 
     assert debug_log.stat().st_size > 10_000, "the run logged at DEBUG"
     assert (data_dir / "journal" / "journal.json").is_file() and (data_dir / "journal" / "staff.json").is_file()
-    pans = {p.pan for p in PROFILES.values() if getattr(p, "pan", None)}
-    leaks = scan([data_dir, debug_log], pans=pans, secrets=SECRETS)
+    leaks = scan([data_dir, debug_log], pans=TEST_PANS, secrets={**SHOPPER_DATA, **PINS})
     assert [str(leak) for leak in leaks] == []
     # The scanner finds them where they must be: the order to deliver, at the central server.
-    central = scan([central_server.db_path.parent], secrets={"email": SECRETS["email"]})
+    central = scan([central_server.db_path.parent], secrets={"email": SHOPPER_DATA["email"]})
     assert {leak.kind for leak in central} == {"email"}
