@@ -82,6 +82,7 @@ from kiosk.contract import (
 )
 from kiosk.contract.fleet import KioskHealth
 from kiosk.fleet.bundle import MAX_BUNDLE_BYTES
+from support.fuzz import places as places_in
 
 EXAMPLES = int(os.environ.get("FUZZ_API_EXAMPLES", "250"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -226,23 +227,13 @@ json_values = st.recursive(
 )
 
 
-def _places(value, prefix=()):
-    yield prefix, value
-    if isinstance(value, dict):
-        for name, child in value.items():
-            yield from _places(child, (*prefix, name))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _places(child, (*prefix, index))
-
-
 @st.composite
 def mutated(draw, seed):
     """The seed with 1 to 3 changes: a field dropped, replaced (often by a wrong type), added, or a
     list emptied or repeated. Most changes leave the rest valid, so each one is tested on its own."""
     document = json.loads(json.dumps(seed))
     for _ in range(draw(st.sampled_from([1, 1, 2, 3]))):
-        places = [p for p, _ in _places(document) if p]
+        places = [p for p, _ in places_in(document) if p]
         if not places:
             return draw(json_values)
         path = draw(st.sampled_from(places))

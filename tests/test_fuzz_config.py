@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings, parse_settings
+from support.fuzz import places as places_in
 
 EXAMPLES = int(os.environ.get("FUZZ_CONFIG_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -108,22 +109,12 @@ toml_values = st.recursive(
 )
 
 
-def _places(value, prefix=()):
-    yield prefix, value
-    if isinstance(value, dict):
-        for name, child in value.items():
-            yield from _places(child, (*prefix, name))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _places(child, (*prefix, index))
-
-
 @st.composite
 def mutated_dicts(draw) -> dict:
     """The shipped configuration with 1 to 3 keys dropped, replaced, added or given the wrong type."""
     document = tomllib.loads(SHIPPED_TEXT)
     for _ in range(draw(st.sampled_from([1, 1, 2, 3]))):
-        places = [p for p, _ in _places(document) if p]
+        places = [p for p, _ in places_in(document) if p]
         path = draw(st.sampled_from(places))
         parent = document
         for step in path[:-1]:
