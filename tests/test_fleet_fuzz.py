@@ -24,6 +24,7 @@ from kiosk.fleet.keys import TrustedKeys, key_id, sign_bundle
 from kiosk.fleet.merge import effective_settings
 from kiosk.fleet.rollout import in_rollout
 from kiosk.fleet.verify import parse_and_verify
+from support.fuzz import places as places_in
 
 EXAMPLES = int(os.environ.get("FLEET_FUZZ_EXAMPLES", "700"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
@@ -159,22 +160,11 @@ def test_plausible_bundles_signed(document, applied_version):
     assert outcome(signed(document), applied_version) in (*REASONS, "applied", "not_in_rollout")
 
 
-def paths(value, prefix=()):
-    """Every place in a JSON value: (path to it, its value)."""
-    yield prefix, value
-    if isinstance(value, dict):
-        for name, child in value.items():
-            yield from paths(child, (*prefix, name))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from paths(child, (*prefix, index))
-
-
 @st.composite
 def mutated_documents(draw):
     document = json.loads(json.dumps(VALID))
     for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3]))):
-        places = [p for p, _ in paths(document) if p]
+        places = [p for p, _ in places_in(document) if p]
         if not places:
             break
         path = draw(st.sampled_from(places))

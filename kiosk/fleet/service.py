@@ -36,7 +36,7 @@ from datetime import datetime
 from importlib import metadata
 
 from kiosk.api import ApiError, CentralApi
-from kiosk.config import Settings
+from kiosk.config import FleetSection, Settings
 from kiosk.contract.fleet import (AppliedBundle, FleetLevel, FleetReport, KioskHealth, PendingBundle,
                                   PendingReason, RejectedBundle)
 from kiosk.diagnostics.models import ConfigOrigin
@@ -96,7 +96,6 @@ class FleetService:
         self.app_version = version or app_version()
         self.kiosk_id, self.store_id = config.kiosk.id, config.kiosk.store_id
         self.running: Settings = config           # the fleet layer the app runs now
-        self.locked: frozenset[str] = frozenset()
         self.pending_reason: PendingReason = "waiting_for_idle"
         self.last_health: KioskHealth | None = None
         self.restart_due: list[str] = []          # keys waiting for a restart at the next idle moment
@@ -109,9 +108,9 @@ class FleetService:
         return self.store.state
 
     @property
-    def fleet_settings(self) -> Settings:
+    def _fleet(self) -> FleetSection:
         """The fleet section in force (the loops read it every round, so a bundle may change it)."""
-        return self.running
+        return self.running.fleet
 
     # --- start ------------------------------------------------------------------------------
 
@@ -126,14 +125,13 @@ class FleetService:
                 # The grace period counts from this start: the app needs time to come up.
                 state = state.model_copy(update={"trial": state.trial.model_copy(
                     update={"boots": state.trial.boots + 1, "started_at": self.clock()})})
-        state = state.model_copy(update={"restart_pending": False})  # a fresh process runs what is applied
         applied, rejected = self._reverified(state.applied)
         pending, rejected_pending = self._reverified(state.pending)
         state = state.model_copy(update={"applied": applied, "pending": pending,
                                          "rejected": {**state.rejected, **rejected_pending, **rejected}})
         settings, locked, state = self._merge_or_drop(state)
         self._save(state)
-        self.running, self.locked = settings, locked
+        self.running = settings
         self._report_due.set()
         versions = "/".join(str(applied[level].version) if level in applied else "-" for level in LEVELS)
         log.info("fleet configuration at start: versions %s (fleet/shop/kiosk), %d locked keys", versions, len(locked))
@@ -283,7 +281,7 @@ class FleetService:
         trial = Trial(applied=dict(state.pending), previous=dict(state.applied), baseline=baseline,
                       started_at=self.clock(), restart=bool(restart))
         await self._persist(state.model_copy(update={"applied": candidate, "pending": {}, "high_water": high_water,
-                                            "trial": trial, "restart_pending": bool(restart)}))
+                                            "trial": trial}))
         self._health_failures = 0
         for level, stored in trial.applied.items():
             log.warning("fleet %s bundle version %d applied%s", level, stored.version,
@@ -293,7 +291,7 @@ class FleetService:
     def _take(self, settings: Settings, locked: frozenset[str], restart: list[str], rolled_back: bool = False) -> Change:
         self.restart_due = restart
         if not restart:
-            self.running, self.locked = settings, locked
+            self.running = settings
         self._report_due.set()
         return Change(settings, locked, restart, rolled_back)
 
@@ -338,12 +336,12 @@ class FleetService:
         if problems:
             self._health_failures += 1
             log.warning("fleet health check %d/%d after applying %s failed: %s", self._health_failures,
-                        self.fleet_settings.fleet.health_failures, self._describe(trial.applied), "; ".join(problems))
-            if self._health_failures >= self.fleet_settings.fleet.health_failures:
+                        self._fleet.health_failures, self._describe(trial.applied), "; ".join(problems))
+            if self._health_failures >= self._fleet.health_failures:
                 return await self.roll_back("; ".join(problems))
             return None
         self._health_failures = 0
-        if (self.clock() - trial.started_at).total_seconds() >= self.fleet_settings.fleet.health_grace_s:
+        if (self.clock() - trial.started_at).total_seconds() >= self._fleet.health_grace_s:
             log.info("fleet %s healthy through the grace period: now the last good configuration",
                      self._describe(trial.applied))
             await self._persist(self.state.model_copy(update={"trial": None}))
@@ -442,7 +440,7 @@ class FleetService:
                 await self.poll()
             except Exception:
                 log.exception("fleet poll failed")
-            await asyncio.sleep(self.fleet_settings.fleet.poll_interval_s)
+            await asyncio.sleep(self._fleet.poll_interval_s)
 
     async def _apply_loop(self, busy: Busy, on_change: Callable[[Change], None],
                           on_restart: Callable[[str], None]) -> None:
@@ -451,7 +449,7 @@ class FleetService:
             try:
                 change = await self.apply_pending(busy)
                 if change is None and self.state.trial is not None and time.monotonic() >= next_check:
-                    next_check = time.monotonic() + self.fleet_settings.fleet.health_interval_s
+                    next_check = time.monotonic() + self._fleet.health_interval_s
                     change = await self.check_trial()
                 if change is not None:
                     on_change(change)
@@ -470,8 +468,8 @@ class FleetService:
             except Exception:
                 log.exception("fleet report failed")
                 delivered = False
-            wait = self.fleet_settings.fleet.report_interval_s if delivered else min(
-                REPORT_RETRY_S, self.fleet_settings.fleet.report_interval_s)
+            wait = self._fleet.report_interval_s if delivered else min(
+                REPORT_RETRY_S, self._fleet.report_interval_s)
             try:
                 await asyncio.wait_for(self._report_due.wait(), wait)
             except TimeoutError:

@@ -98,8 +98,6 @@ class FleetState(_Record):
     rolled_back_from: BundleRef | None = None
     rolled_back_digests: dict[FleetLevel, str] = Field(default_factory=dict)
     trial: Trial | None = None
-    restart_pending: bool = Field(default=False,
-                                  description="Applied bundles change keys the running app takes only at a restart")
 
     def replay_floor(self, level: FleetLevel) -> int | None:
         """The version a new bundle at `level` must be above (None: nothing taken at that level yet)."""
