@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from stats import percentile  # noqa: E402 (bench/stats.py: this script's own folder is on the path)
+
 TOKEN = "demo-kiosk-token"
 
 # --- the 200 fixed queries ---------------------------------------------------------------------------
@@ -104,14 +106,6 @@ def peak_rss_mb() -> float:
         pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def child(role: str, *args: str) -> dict:

@@ -47,20 +47,13 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from stats import percentile  # noqa: E402 (bench/stats.py)
+
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1080x1920x24"]
 TOKEN = "demo-kiosk-token"
 DRAWN_TARGET_MS = 100.0  # touch to drawn at p99: what people perceive as instant
 CALLBACK_TARGET_MS = 16.0  # one frame at 60 Hz
 MS = 1000.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest rank (as bench/catalog.py): p99 of 50 values is the largest but none."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 # --- the cached server database and catalog ------------------------------------------------------------
