@@ -27,7 +27,7 @@ from kiosk.barcode import WedgeDetector, is_valid_ean
 from kiosk.i18n import format_when, other_language, translate
 from kiosk.money import format_eur
 from kiosk.services import ConnectionStatus, KioskServices
-from kiosk.screens import SCREENS
+from kiosk.screens import SCREENS, kivy_fixes
 from kiosk.screens.access_panel import close_panel, open_panel
 from kiosk.screens.fleet_mode import FleetModeMixin
 from kiosk.screens.staff_mode import StaffModeMixin
@@ -419,6 +419,7 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
         self.refresh_cart()
         self.lang = self.services.settings.kiosk.language
         self._history.clear()
+        kivy_fixes.prune_unit_bindings()  # the screens of this shopper made and dropped many Labels
 
     def _forget_search(self) -> None:
         search = self.screen("search")

@@ -1,5 +1,9 @@
 """The screen registry: one module + one .kv per screen, navigation names in one place."""
 
+from kiosk.screens import kivy_fixes
+
+kivy_fixes.install()  # before any ScrollView exists (see the module)
+
 from kiosk.screens.address import AddressScreen
 from kiosk.screens.article import ArticleScreen
 from kiosk.screens.attract import AttractScreen
