@@ -85,6 +85,11 @@ MAX_SKUS_PER_STOCK_QUERY = 500
 # The largest answer body read into memory: a catalog page of 500 articles is about 1 MB and a
 # picture at most 5 MB (kiosk.images); a runaway or hostile body must not exhaust the pillar's memory.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
+# An idle pooled connection is dropped after this. Servers close idle keep-alive connections too
+# (uvicorn, the reference server, after 5 s; nginx after 75 s); httpx's default is also 5 s, so a
+# request sent after about 5 s of quiet could go out on a connection the server was closing: "connection
+# lost, outcome unknown" and a retry (seen by the UI bench and the soak). Ours expire first.
+KEEPALIVE_EXPIRY_S = 4.0
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -222,6 +227,7 @@ class CentralApi:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             transport=transport,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY_S),
             headers={"Accept": "application/json", "User-Agent": "kiosk-api/1"},
         )
 

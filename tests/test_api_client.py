@@ -118,3 +118,15 @@ async def test_a_server_that_is_down_is_a_connection_error_quickly():
                 await api.authorise_payment(payment_request("order-x", 100))
             elapsed = time.monotonic() - started
     assert elapsed < 5, "refused connections fail fast, they do not wait for the connect timeout"
+
+
+async def test_idle_connections_expire_before_the_server_closes_them():
+    # A request on a connection the server is just closing fails as "outcome unknown" and is retried
+    # (kiosk/api.py KEEPALIVE_EXPIRY_S): the pool must drop idle connections before the server does.
+    import uvicorn
+
+    from kiosk.api import KEEPALIVE_EXPIRY_S
+
+    assert KEEPALIVE_EXPIRY_S < uvicorn.Config(app=None).timeout_keep_alive  # the reference server
+    async with CentralApi("http://127.0.0.1:9", "token") as api:
+        assert api._client._transport._pool._keepalive_expiry == KEEPALIVE_EXPIRY_S
