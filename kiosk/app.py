@@ -419,7 +419,9 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
         self.refresh_cart()
         self.lang = self.services.settings.kiosk.language
         self._history.clear()
-        kivy_fixes.prune_unit_bindings()  # the screens of this shopper made and dropped many Labels
+        # This shopper's screens made and dropped many Labels: a moment later (the attract screen up,
+        # the dropped ones collected) let Kivy forget them. About 15 ms: not inside the touch.
+        Clock.schedule_once(kivy_fixes.prune_unit_bindings, 2.0)
 
     def _forget_search(self) -> None:
         search = self.screen("search")

@@ -70,14 +70,15 @@ class Snapshot:
     widgets: int
     textures: int
     clock_events: int
+    bindings: int  # Kivy's BoundCallbacks: every bind() of a property or event (two Kivy leaks were these)
     types: collections.Counter = field(repr=False)
 
-    COUNTS = ("fds", "threads", "tasks", "screens", "widgets", "textures", "clock_events")
+    COUNTS = ("fds", "threads", "tasks", "screens", "widgets", "textures", "clock_events", "bindings")
 
     def line(self) -> str:
         return (f"RSS {self.rss_kib / 1024:.1f} MiB, fds {self.fds}, threads {self.threads}, tasks {self.tasks}, "
                 f"screens {self.screens}, widgets {self.widgets}, textures {self.textures}, "
-                f"clock events {self.clock_events}")
+                f"clock events {self.clock_events}, bindings {self.bindings}")
 
 
 def type_counts() -> collections.Counter:
@@ -100,9 +101,11 @@ def snapshot() -> Snapshot:
         tasks = len(asyncio.all_tasks())
     except RuntimeError:  # no running loop
         tasks = 0
+    types = type_counts()
     return Snapshot(rss_kib=rss_kib(), fds=open_fds(), threads=threading.active_count(), tasks=tasks,
                     screens=count_alive(Screen), widgets=count_alive(Widget), textures=count_alive(Texture),
-                    clock_events=len(Clock.get_events()), types=type_counts())
+                    clock_events=len(Clock.get_events()), bindings=types.get("kivy._event.BoundCallback", 0),
+                    types=types)
 
 
 def growth(before: Snapshot, after: Snapshot, top: int = 20) -> list[tuple[str, int, int, int]]:
