@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from kivy.tests.common import UnitTestTouch
@@ -190,7 +191,28 @@ async def search_on_the_keyboard(driver: UiDriver, text: str = "fietsbel") -> No
     await driver.wait_for_screen("categories")
 
 
-async def shop_until_checkout(driver: UiDriver, *, search: bool = False) -> None:
+@dataclass(frozen=True)
+class Picks:
+    """What a scripted shopper takes. The demo's: the first category, among the first articles one
+    with variants that a payment without PIN covers, and its second variant. The soak's vary from
+    session to session (tests/support/soak.py): 1,000 orders of one variant would empty its shelves,
+    and a soak should see many pictures and pages. Indexes wrap around what is there."""
+
+    category: int = 0
+    article: int | None = None  # among the affordable first articles; None: the first one with variants
+    variant: int = 1
+
+
+def _tile(driver: UiDriver, grid, wanted: int) -> Widget:
+    """The tile of row `wanted` when it is on screen, else of the first row (a RecycleView makes only
+    the views it shows)."""
+    try:
+        return driver.visible_tile(grid, wanted)
+    except AutopilotError:
+        return driver.visible_tile(grid, 0)
+
+
+async def shop_until_checkout(driver: UiDriver, *, search: bool = False, picks: Picks = Picks()) -> None:
     """Put one article in the cart and press "check out": ends on the "how to get it" screen."""
     app = driver.app
     await driver.wait_for_screen("attract")
@@ -205,30 +227,39 @@ async def shop_until_checkout(driver: UiDriver, *, search: bool = False) -> None
     await driver.screenshot("02-categories")
     if search:
         await search_on_the_keyboard(driver)
-    await driver.tap(driver.visible_tile(categories.ids.grid, 0))
+    await driver.tap(_tile(driver, categories.ids.grid, picks.category % len(categories.ids.grid.data)))
 
     await driver.wait_for_screen("products")
     products = driver.screen("products")
     await driver.wait_until(lambda: len(products.ids.grid.data) > 0, "products")
     await driver.frames(3)
     await driver.screenshot("03-products")
-    # Prefer an article with variants among the first rows, to show the variant picker at work, that
-    # costs no more than a contactless payment without PIN allows (the pillar takes no PINs).
+    # Only what a contactless payment without PIN covers: the pillar takes no PINs.
     limit = app.services.settings.payment.no_cvm_limit_cents
     rows = products.ids.grid.data[:6]
     articles = [app.services.catalog.product(row["key"]) for row in rows]
     affordable = [i for i, p in enumerate(articles) if max(v.price_cents for v in p.variants) <= limit] or [0]
-    with_variants = [i for i in affordable if len(articles[i].variants) > 1]
-    await driver.tap(driver.visible_tile(products.ids.grid, (with_variants or affordable)[0]))
+    if picks.article is None:
+        with_variants = [i for i in affordable if len(articles[i].variants) > 1]
+        wanted = (with_variants or affordable)[0]
+    else:
+        wanted = affordable[picks.article % len(affordable)]
+    await driver.tap(_tile(driver, products.ids.grid, wanted))
 
     await driver.wait_for_screen("article")
     article = driver.screen("article")
     await driver.wait_until(lambda: article.stock_state != "loading", "stock figures")
     chips = list(reversed(article.ids.colours.children)) or list(reversed(article.ids.sizes.children))
     if len(chips) > 1:
-        before = article.sku
-        await driver.tap(chips[1])
-        await driver.wait_until(lambda: article.sku != before, "another variant")
+        before, chip = article.sku, chips[picks.variant % len(chips)]
+        await driver.tap(chip)
+        if chip is not chips[0]:
+            await driver.wait_until(lambda: article.sku != before, "another variant")
+    for chip in chips:  # a variant that is not available cannot go into the cart: take one that is
+        if not article.ids.add_button.disabled:
+            break
+        await driver.tap(chip)
+        await driver.frames(2)
     await driver.screenshot("04-article")
     await driver.tap(article.ids.add_button)
     await driver.wait_until(lambda: app.cart_count == 1, "the cart to hold the article")

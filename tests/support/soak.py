@@ -32,7 +32,7 @@ from kiosk.config import SessionSection
 from kiosk.hardware.virtual_card import PROFILES
 from kiosk.leaks import Leak, scan
 from kiosk.screens import kivy_fixes
-from kiosk.screens.autopilot import DEMO_ADDRESS, AutopilotError, UiDriver, choose_way, search_on_the_keyboard
+from kiosk.screens.autopilot import DEMO_ADDRESS, Picks, UiDriver, choose_way, shop_until_checkout
 from support import memory
 
 SOAK_SESSION = SessionSection(idle_s=1.5, countdown_s=1.0, receipt_s=60.0)
@@ -56,65 +56,9 @@ def plan_session(number: int, *, typing: bool = True) -> SessionPlan:
                        search=typing and number % 5 == 0, english=number % 7 == 0)
 
 
-def _visible_tile(driver: UiDriver, grid, wanted: int):
-    """The tile of row `wanted` when it is on screen, else of the first row (a RecycleView makes only
-    the views it shows)."""
-    try:
-        return driver.visible_tile(grid, wanted)
-    except AutopilotError:
-        return driver.visible_tile(grid, 0)
-
-
-async def shop_until_checkout(driver: UiDriver, number: int, *, search: bool = False) -> None:
-    """As the autopilot's `shop_until_checkout`, but a different category and article from session to
-    session (1,000 orders of one variant would empty every shelf of it and then the warehouse; and a
-    soak should see many pictures and pages, not one)."""
-    app = driver.app
-    await driver.wait_for_screen("attract")
-    await driver.wait_until(lambda: app.catalog_ready, "the catalog", timeout_s=60)
-    await driver.tap(driver.screen("attract").ids.touch_prompt)
-    await driver.wait_for_screen("categories")
-    categories = driver.screen("categories")
-    await driver.wait_until(lambda: len(categories.ids.grid.data) > 0, "categories")
-    await driver.frames(3)
-    if search:
-        await search_on_the_keyboard(driver)
-    await driver.tap(_visible_tile(driver, categories.ids.grid, number % len(categories.ids.grid.data)))
-
-    await driver.wait_for_screen("products")
-    products = driver.screen("products")
-    await driver.wait_until(lambda: len(products.ids.grid.data) > 0, "products")
-    await driver.frames(3)
-    limit = app.services.settings.payment.no_cvm_limit_cents  # the pillar takes no PINs: stay under it
-    rows = products.ids.grid.data[:6]
-    articles = [app.services.catalog.product(row["key"]) for row in rows]
-    affordable = [i for i, p in enumerate(articles) if max(v.price_cents for v in p.variants) <= limit] or [0]
-    await driver.tap(_visible_tile(driver, products.ids.grid, affordable[(number // 7) % len(affordable)]))
-
-    await driver.wait_for_screen("article")
-    article = driver.screen("article")
-    await driver.wait_until(lambda: article.stock_state != "loading", "stock figures")
-    chips = list(reversed(article.ids.colours.children)) or list(reversed(article.ids.sizes.children))
-    if len(chips) > 1:
-        before, chip = article.sku, chips[number % len(chips)]
-        await driver.tap(chip)
-        if chip is not chips[0]:
-            await driver.wait_until(lambda: article.sku != before, "another variant")
-    for chip in chips:  # a variant that is not available cannot go into the cart: take one that is
-        if not article.ids.add_button.disabled:
-            break
-        await driver.tap(chip)
-        await driver.frames(2)
-    await driver.tap(article.ids.add_button)
-    await driver.wait_until(lambda: app.cart_count == 1, "the cart to hold the article")
-    await driver.tap(article.ids.to_cart_button)
-
-    await driver.wait_for_screen("cart")
-    cart = driver.screen("cart")
-    await driver.wait_until(lambda: len(cart.ids.lines.data) == 1, "the cart line")
-    await driver.frames(3)
-    await driver.tap(cart.ids.pay_button)
-    await driver.wait_for_screen("fulfil")
+def picks(number: int) -> Picks:
+    """Another category, article and variant from session to session (see `Picks`)."""
+    return Picks(category=number, article=number // 7, variant=number)
 
 
 async def buy(driver: UiDriver, number: int, plan: SessionPlan) -> None:
@@ -122,7 +66,7 @@ async def buy(driver: UiDriver, number: int, plan: SessionPlan) -> None:
     app.session.hold(HOLD)
     if plan.english:
         app.toggle_language()
-    await shop_until_checkout(driver, number, search=plan.search)
+    await shop_until_checkout(driver, search=plan.search, picks=picks(number))
     fulfil = driver.screen("fulfil")
     await driver.wait_until(lambda: fulfil.phase == "ready", "the ways to get it")
     # Delivery when asked and the warehouse has it; else take it here, or the first way offered.
@@ -146,7 +90,7 @@ async def abandon(driver: UiDriver, number: int, plan: SessionPlan) -> None:
     app.session.hold(HOLD)
     if plan.english:
         app.toggle_language()
-    await shop_until_checkout(driver, number)  # ends on "how to get it" with one article in the cart
+    await shop_until_checkout(driver, picks=picks(number))  # ends on "how to get it" with one article in the cart
     if app.cart_count != 1:
         raise AssertionError("the abandoned session's cart is not filled")
     driver.app.go_back()  # back to the cart: the shopper leaves from there
