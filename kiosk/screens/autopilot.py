@@ -117,6 +117,7 @@ async def play_journey(driver: UiDriver, present_card: Callable[[], Awaitable[No
         await present_card()
     await driver.wait_for_screen("receipt", timeout_s=90)
     receipt = driver.screen("receipt")
+    await driver.wait_until(lambda: receipt.qr_texture is not None, "the receipt's QR")  # made off the UI thread
     await driver.screenshot("09-receipt")
     return receipt.receipt
 

@@ -1,13 +1,13 @@
-import io
+import asyncio
 import logging
 
-from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, OptionProperty, StringProperty
 
 from kiosk.api import ApiError
-from kiosk.qr import qr_png
+from kiosk.qr import qr_bitmap
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.quantity import QuantityPad
+from kiosk.screens.widgets import qr_texture
 from kiosk.views import cart_rows
 
 log = logging.getLogger("kiosk.screens.cart")
@@ -40,32 +40,30 @@ class CartScreen(KioskScreen):
             self.handoff_state, self.handoff_url, self.handoff_texture = "none", "", None
             return
         url = self.services.handoff.cached(cart)
-        if url is not None:
-            self._show_qr(url)
+        if url is not None and url == self.handoff_url and self.handoff_texture is not None:
+            self.handoff_state = "ready"  # this very cart's QR is on screen already
             return
         # Never an old cart's QR while the new one is made: a scan now would open the old content.
         self.handoff_state, self.handoff_url, self.handoff_texture = "loading", "", None
-        self.app.spawn(self._load_handoff(self._handoff_generation))
+        self.app.spawn(self._load_handoff(self._handoff_generation, url))
 
-    async def _load_handoff(self, generation: int) -> None:
-        try:
-            url = await self.services.handoff.link(self.services.cart)
-        except (ApiError, ValueError) as exc:
-            log.info("no phone link for the cart now: %s", exc)
-            if generation == self._handoff_generation:
-                self.handoff_state = "offline"  # the cart works on; entering the screen again retries
+    async def _load_handoff(self, generation: int, url: str | None = None) -> None:
+        if url is None:
+            try:
+                url = await self.services.handoff.link(self.services.cart)
+            except (ApiError, ValueError) as exc:
+                log.info("no phone link for the cart now: %s", exc)
+                if generation == self._handoff_generation:
+                    self.handoff_state = "offline"  # the cart works on; entering the screen again retries
+                return
+        if generation != self._handoff_generation:
             return
-        if generation == self._handoff_generation:
-            self._show_qr(url)
-
-    def _show_qr(self, url: str) -> None:
-        if url != self.handoff_url or self.handoff_texture is None:
-            # A narrow border: the white card around it completes the quiet zone, and the modules get bigger.
-            texture = CoreImage(io.BytesIO(qr_png(url, box_size=8, border=2)), ext="png").texture
-            texture.mag_filter = "nearest"  # crisp modules, so phones scan it from a distance
-            texture.min_filter = "nearest"
-            self.handoff_url, self.handoff_texture = url, texture
-        self.handoff_state = "ready"
+        # The matrix is pure Python (6-14 ms): a worker thread; only the texture is made on this one.
+        # A narrow border: the white card around it completes the quiet zone, and the modules get bigger.
+        bitmap = await asyncio.to_thread(qr_bitmap, url, border=2)
+        if generation == self._handoff_generation:  # else the cart changed meanwhile: a newer QR comes
+            self.handoff_url, self.handoff_texture = url, qr_texture(bitmap)
+            self.handoff_state = "ready"
 
     def on_language(self, *args) -> None:
         if self.manager and self.manager.current == self.name:

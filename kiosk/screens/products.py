@@ -3,7 +3,7 @@ import asyncio
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.widgets import KToggle
+from kiosk.screens.widgets import ChipPool, free_off_thread
 from kiosk.views import category_name, product_rows, subcategory_chips
 
 
@@ -14,10 +14,17 @@ class ProductsScreen(KioskScreen):
     subcategory_id = StringProperty("")  # "" = all of category_id
     title = StringProperty("")
     loading = BooleanProperty(False)
+    _chips: ChipPool | None = None  # the subcategory chips
+    _rows: list[dict] = []  # the rows given to the grid (to free them off this thread later)
 
     def show(self, category_id: str) -> None:
         self.category_id, self.subcategory_id = category_id, ""
-        self.ids.grid.set_rows([])
+        self._set_rows([])  # inside the touch: the last category's rows go, freed by a worker thread
+
+    def _set_rows(self, rows: list[dict]) -> None:
+        shown, self._rows = self._rows, rows
+        self.ids.grid.set_rows(rows)
+        free_off_thread(self.app, shown)
 
     def choose_subcategory(self, subcategory_id: str) -> None:
         self.subcategory_id = "" if subcategory_id == self.subcategory_id else subcategory_id
@@ -28,8 +35,9 @@ class ProductsScreen(KioskScreen):
         category = catalog.category(self.category_id)
         if category is None:
             self.title = ""
-            self.ids.grid.set_rows([])
-            self.ids.subcategories.clear_widgets()
+            self._set_rows([])
+            if self._chips is not None:
+                self._chips.show([], "")
             return
         lang = self.app.lang
         self.title = category_name(category, lang)
@@ -42,19 +50,18 @@ class ProductsScreen(KioskScreen):
         self.loading = True
         rows = await asyncio.to_thread(lambda: product_rows(catalog.products_in(category_id), lang, resolve))
         if category_id == (self.subcategory_id or self.category_id) and lang == self.app.lang:
-            self.ids.grid.set_rows(rows)
+            self._set_rows(rows)
             self.loading = False
 
     def _show_chips(self, lang: str) -> None:
-        strip = self.ids.subcategories
-        strip.clear_widgets()
+        # Inside the touch that opens the category: the chips are kept and reused (a new KToggle per
+        # subcategory on every visit was most of that touch's time).
+        if self._chips is None:
+            self._chips = ChipPool(self.ids.subcategories, self.choose_subcategory)
         chips = subcategory_chips(self.services.catalog, self.category_id, lang)
-        if not chips:
-            return
-        for value, label in [("", self.app.t("products.all", lang)), *chips]:
-            chip = KToggle(text=label, value=value, state="down" if value == self.subcategory_id else "normal")
-            chip.bind(on_release=lambda c: self.choose_subcategory(c.value))
-            strip.add_widget(chip)
+        if chips:
+            chips = [("", self.app.t("products.all", lang)), *chips]
+        self._chips.show(chips, self.subcategory_id)
 
     def on_language(self, *args) -> None:
         if self.manager and self.manager.current == self.name:

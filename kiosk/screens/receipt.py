@@ -1,12 +1,12 @@
-import io
+import asyncio
 from datetime import datetime
 
-from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
 from kiosk.checkout import Receipt
-from kiosk.qr import qr_png
+from kiosk.qr import qr_bitmap
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.widgets import qr_texture
 from kiosk.stock_view import receipt_way_text
 from kiosk.stores import SHOP_ZONE
 
@@ -19,9 +19,10 @@ class ReceiptScreen(KioskScreen):
     scheme = StringProperty("")
     masked_card = StringProperty("")
     tracking_url = StringProperty("")
-    qr_texture = ObjectProperty(None, allownone=True)
+    qr_texture = ObjectProperty(None, allownone=True)  # the QR of tracking_url; None while it is made
     receipt = ObjectProperty(None, allownone=True)
     way_text = StringProperty("")  # take it / fetch it there from that day / delivered that day
+    _qr_generation = 0  # the newest receipt's QR wins; an older one still being made is dropped
 
     def on_language(self, *args) -> None:
         self._show_way()
@@ -54,7 +55,12 @@ class ReceiptScreen(KioskScreen):
         self.masked_card = receipt.card.masked_pan if receipt.card else ""
         self.tracking_url = receipt.tracking_url
         self._show_way()
-        texture = CoreImage(io.BytesIO(qr_png(receipt.tracking_url)), ext="png").texture
-        texture.mag_filter = "nearest"  # crisp modules, so phones scan it from a distance
-        texture.min_filter = "nearest"
-        self.qr_texture = texture
+        # Never the last order's QR while this one is made: a scan would track someone else's order.
+        self.qr_texture = None
+        self._qr_generation += 1
+        self.app.spawn(self._draw_qr(receipt.tracking_url, self._qr_generation))
+
+    async def _draw_qr(self, url: str, generation: int) -> None:
+        bitmap = await asyncio.to_thread(qr_bitmap, url, border=4)
+        if generation == self._qr_generation:
+            self.qr_texture = qr_texture(bitmap)

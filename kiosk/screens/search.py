@@ -1,15 +1,14 @@
 import asyncio
 
 from kivy.clock import Clock
-from kivy.metrics import dp, sp
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.scrollview import ScrollView
 
-from kiosk import theme
 from kiosk.catalog.models import SearchResult
 from kiosk.finder import Finder, facet_value
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.keyboard import OnScreenKeyboard
-from kiosk.screens.widgets import KToggle
+from kiosk.screens.widgets import ChipPool, KToggle, free_off_thread
 from kiosk.views import facet_chips, product_rows
 
 FACET_ROWS = ("category", "price", "brand", "colour", "size")
@@ -27,6 +26,11 @@ class SearchScreen(KioskScreen):
     searching = BooleanProperty(False)
     finder: Finder | None = None
     _result: SearchResult | None = None
+    _rows: list[dict] = []  # the rows given to the results list (to free them off this thread later)
+
+    def __init__(self, **kwargs):
+        self._facet_rows: dict[str, FacetRow] = {}  # made once per facet, kept (see _show_facets)
+        super().__init__(**kwargs)
 
     def on_kv_post(self, base_widget):
         self.keyboard = OnScreenKeyboard()
@@ -102,7 +106,9 @@ class SearchScreen(KioskScreen):
             self._result = result
             self.total = result.total
             self.corrected = result.corrected or ""
+            shown, self._rows = self._rows, rows
             self.ids.results.set_rows(rows)
+            free_off_thread(self.app, shown)
             self._show_facets(result)
 
     def on_typing(self, *args) -> None:
@@ -111,31 +117,47 @@ class SearchScreen(KioskScreen):
     def _show_facets(self, result: SearchResult | None) -> None:
         if result is None or self.finder is None:
             return
-        rows = FACET_ROWS[:FACET_ROWS_WHILE_TYPING] if self.typing else FACET_ROWS
-        box = self.ids.facets
-        box.clear_widgets()
-        for facet in rows:
+        # After every key: the rows and their chips are kept and updated, never built anew (a new
+        # chip per facet value, up to 60 widgets, on every keystroke was most of this step's time).
+        names = FACET_ROWS[:FACET_ROWS_WHILE_TYPING] if self.typing else FACET_ROWS
+        rows = []
+        for facet in names:
             chips = facet_chips(result.facets, facet)
             if chips:
-                box.add_widget(self._facet_row(facet, chips))
+                row = self._facet_row(facet)
+                row.show(chips, facet_value(self.finder.filters, facet))
+                rows.append(row)
+        box = self.ids.facets
+        if box.children[::-1] != rows:  # other facets than last time (or the box was emptied)
+            box.clear_widgets()
+            for row in rows:
+                box.add_widget(row)
 
-    def _facet_row(self, facet: str, chips: list[tuple[str, str]]):
-        from kivy.uix.boxlayout import BoxLayout
-        from kivy.uix.label import Label
-        from kivy.uix.scrollview import ScrollView
-
-        chosen = facet_value(self.finder.filters, facet)
-        strip = BoxLayout(size_hint_x=None, spacing=dp(12), padding=(dp(16), 0))
-        strip.bind(minimum_width=strip.setter("width"))
-        name = Label(text=self.app.t(f"facet.{facet}", self.app.lang), bold=True, color=theme.TEXT_MUTED,
-                     font_size=sp(theme.FONT_SMALL), size_hint_x=None)
-        name.bind(texture_size=lambda label, size: setattr(label, "width", size[0] + dp(8)))
-        strip.add_widget(name)
-        for value, label in chips:
-            chip = KToggle(text=label, value=value, state="down" if value == chosen else "normal")
-            chip.bind(on_release=lambda c, f=facet: self.toggle_facet(f, c.value))
-            strip.add_widget(chip)
-        row = ScrollView(do_scroll_y=False, size_hint_y=None, height=dp(104), bar_width=0)
-        row.facet = facet
-        row.add_widget(strip)
+    def _facet_row(self, facet: str) -> "FacetRow":
+        row = self._facet_rows.get(facet)
+        if row is None:
+            row = self._facet_rows[facet] = FacetRow(facet=facet)
+            row.bind(on_chip=lambda row, value: self.toggle_facet(row.facet, value))
         return row
+
+
+class FacetRow(ScrollView):
+    """One facet: its name and a chip per value (a ChipPool), in a strip that scrolls sideways (search.kv)."""
+
+    __events__ = ("on_chip",)
+    facet = StringProperty("")
+    _pool: ChipPool | None = None
+
+    def show(self, chips: list[tuple[str, str]], chosen: str) -> None:
+        """chips: (value, label) as kiosk.views.facet_chips gives them; `chosen` is shown selected."""
+        if self._pool is None:
+            self._pool = ChipPool(self.ids.strip, lambda value: self.dispatch("on_chip", value))
+        if self._pool.show(chips, chosen):
+            self.scroll_x = 0  # back to the start, as a newly built row would be
+
+    @property
+    def chips(self) -> list[KToggle]:
+        return self._pool.chips if self._pool else []
+
+    def on_chip(self, value: str) -> None:
+        """A chip was tapped: its facet value (the screen toggles that filter)."""

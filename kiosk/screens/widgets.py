@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from kivy.event import EventDispatcher
 from kivy.core.text import Label as CoreLabel
 from kivy.core.text import LabelBase
@@ -13,8 +16,10 @@ from kivy.uix.modalview import ModalView
 
 from kiosk import theme
 from kiosk.accessibility import AccessibilityModes
+from kiosk.qr import QrBitmap
 from kiosk.icons import ICON_FONT_FILE, ICON_FONT_NAME, glyph
 from kiosk.screens.cached_image import CachedImage
+from kivy.graphics.texture import Texture
 from kivy.uix.label import Label
 from kivy.uix.recycleview import RecycleView
 from kivy.uix.recycleview.views import RecycleDataViewBehavior
@@ -338,3 +343,58 @@ class PagedRecycleView(RecycleView):
         layout.bind(height=keep_place)
         shown = len(self.data)
         self.data.extend(rows[shown: shown + self.page_size])
+
+
+BIG_LIST = 1000  # rows; freeing 10,000 of them (dicts of strings) takes 2 to 4 ms
+
+
+def free_off_thread(app, rows: list) -> None:
+    """Let a worker thread free the rows a list view no longer shows: freeing a long list on the UI
+    thread is milliseconds of that thread (a category of 15,000 articles: 4 ms). Pass the last
+    reference to the list (the view must have been given new rows)."""
+    if len(rows) >= BIG_LIST:
+        app.spawn(asyncio.to_thread(rows.clear))
+
+
+class ChipPool:
+    """KToggle chips at the end of a strip (a BoxLayout), kept and reused: `show` gives the first chips
+    new values, makes chips only when there are more values than ever before, and takes surplus
+    ones out of the strip but keeps them for later. Making a chip applies its kv rule (canvas and
+    all, about 1 ms each); giving one a new text is a fraction of that. The search's facet rows and
+    the subcategory chips of the article list (search.py, products.py) use it."""
+
+    def __init__(self, strip, on_chip: Callable[[str], None]) -> None:
+        self.strip = strip.__self__  # the widget itself: a chip's parent is never the kv ids' weak proxy
+        self.on_chip = on_chip  # called with the value of a tapped chip
+        self.chips: list[KToggle] = []  # those in the strip are the first ones, in this order
+
+    def show(self, chips: list[tuple[str, str]], chosen: str) -> bool:
+        """chips: (value, label); the one whose value is `chosen` is shown selected. False when the
+        strip shows exactly these already (nothing done)."""
+        wanted = [(value, label, "down" if value == chosen else "normal") for value, label in chips]
+        strip = self.strip
+        if [(chip.value, chip.text, chip.state) for chip in self.chips if chip.parent is strip] == wanted:
+            return False
+        for index, (value, label, state) in enumerate(wanted):
+            if index == len(self.chips):
+                chip = KToggle()
+                chip.bind(on_release=lambda chip: self.on_chip(chip.value))
+                self.chips.append(chip)
+            chip = self.chips[index]
+            chip.text, chip.value, chip.state = label, value, state
+            if chip.parent is None:
+                strip.add_widget(chip)  # at the end, after the chips before it
+        for chip in self.chips[len(wanted):]:
+            if chip.parent is strip:
+                strip.remove_widget(chip)
+        return True
+
+
+def qr_texture(bitmap: QrBitmap) -> Texture:
+    """A QR made off the UI thread (kiosk.qr) as a texture: one texel per module, a copy of bytes.
+    The receipt's tracking QR and the cart's hand-off QR."""
+    texture = Texture.create(size=(bitmap.size, bitmap.size), colorfmt="luminance", bufferfmt="ubyte")
+    texture.blit_buffer(bitmap.pixels, colorfmt="luminance", bufferfmt="ubyte")
+    texture.mag_filter = "nearest"  # crisp modules when enlarged, so phones scan it from a distance
+    texture.min_filter = "nearest"
+    return texture
