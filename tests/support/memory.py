@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import gc
 import os
 import sys
@@ -96,16 +97,31 @@ def snapshot() -> Snapshot:
     from kivy.uix.screenmanager import Screen
     from kivy.uix.widget import Widget
 
-    gc.collect()
+    with thawed():
+        gc.collect()
+        try:
+            tasks = len(asyncio.all_tasks())
+        except RuntimeError:  # no running loop
+            tasks = 0
+        types = type_counts()
+        return Snapshot(rss_kib=rss_kib(), fds=open_fds(), threads=threading.active_count(), tasks=tasks,
+                        screens=count_alive(Screen), widgets=count_alive(Widget), textures=count_alive(Texture),
+                        clock_events=len(Clock.get_events()), bindings=types.get("kivy._event.BoundCallback", 0),
+                        types=types)
+
+
+@contextlib.contextmanager
+def thawed():
+    """The app freezes its long-lived heap (kiosk/heap.py), and `gc.get_objects()` does not list
+    frozen objects: count them by giving them back to the collector for the count, and freeze what is
+    alive again after (as the app did; frozen garbage of before is collected by this count)."""
+    frozen = gc.get_freeze_count() > 0
+    gc.unfreeze()
     try:
-        tasks = len(asyncio.all_tasks())
-    except RuntimeError:  # no running loop
-        tasks = 0
-    types = type_counts()
-    return Snapshot(rss_kib=rss_kib(), fds=open_fds(), threads=threading.active_count(), tasks=tasks,
-                    screens=count_alive(Screen), widgets=count_alive(Widget), textures=count_alive(Texture),
-                    clock_events=len(Clock.get_events()), bindings=types.get("kivy._event.BoundCallback", 0),
-                    types=types)
+        yield
+    finally:
+        if frozen:
+            gc.freeze()
 
 
 def growth(before: Snapshot, after: Snapshot, top: int = 20) -> list[tuple[str, int, int, int]]:
