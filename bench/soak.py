@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,7 +59,8 @@ def main() -> int:
                         help="window WxH (default the pillar's 1080x1920; a smaller one shows the same layout "
                              "scaled down; llvmpipe draws it faster: 540x960 makes a session about twice as quick)")
     parser.add_argument("--minutes", type=float, default=None,
-                        help="stop after the session that runs past this (the figures say how many ran)")
+                        help="stop after the session that runs past this (the figures say how many ran); "
+                             "SIGTERM or Ctrl-C stop it the same way")
     options = parser.parse_args()
     if not os.environ.get("DISPLAY"):
         if shutil.which("xvfb-run") is None:
@@ -106,10 +108,17 @@ async def run(options) -> int:
                 print(f"[{progress.sessions:5d} sessions, {progress.elapsed_s:7.0f} s, {rate:.2f}/s] "
                       f"{progress.snapshot.line()}; failed sessions {len(progress.failures)}", flush=True)
 
+            # SIGTERM or Ctrl-C: stop after the session under way, with the full report (a long soak
+            # on a shared machine is ended when its time is up, and its figures are not lost).
+            stopping = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stopping.set)
             started = time.monotonic()
             async with running_app(settings, terminal) as app:
                 taken = await soak(app, options.sessions, measure_at=measure_at, on_measure=report,
-                                   budget_s=options.minutes * 60 if options.minutes else None)
+                                   budget_s=options.minutes * 60 if options.minutes else None,
+                                   stop=stopping.is_set)
         finally:
             server.stop()
     wall = time.monotonic() - started

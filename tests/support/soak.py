@@ -130,10 +130,12 @@ class Progress:
 
 
 async def soak(app, sessions: int, *, measure_at: set[int], on_measure: Callable[[Progress], None] | None = None,
-               timeout_s: float = 30.0, typing: bool = True, budget_s: float | None = None) -> dict[int, Progress]:
+               timeout_s: float = 30.0, typing: bool = True, budget_s: float | None = None,
+               stop: Callable[[], bool] | None = None) -> dict[int, Progress]:
     """Play `sessions` sessions one after another; after each session number in `measure_at` (0: before
     the first), wait for the pillar to settle and take a `memory.snapshot()`. With `budget_s`, stop
-    after the session that runs past it (measured there too: the last entry is the end)."""
+    after the session that runs past it, and when `stop()` says so (measured there too: the last entry
+    is the end)."""
     driver = UiDriver(app, timeout_s=timeout_s)
     taken: dict[int, Progress] = {}
     failures: list[str] = []
@@ -156,7 +158,7 @@ async def soak(app, sessions: int, *, measure_at: set[int], on_measure: Callable
             # soak: the pillar starts over as it would, and the next session goes on.
             failures.append(f"session {number} ({plan_session(number).kind}): {exc}")
             await recover(driver)
-        out_of_time = budget_s is not None and time.monotonic() - started > budget_s
+        out_of_time = (budget_s is not None and time.monotonic() - started > budget_s) or bool(stop and stop())
         if number in measure_at or out_of_time:
             await measure(number)
         if out_of_time:
