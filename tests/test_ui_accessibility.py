@@ -20,7 +20,6 @@ A11Y_SHOTS=dir keeps a screenshot of every stop (to look at them).
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -427,18 +426,11 @@ async def walk_every_screen(audit: Audit) -> None:
     app.still_here()
 
 
-@contextlib.asynccontextmanager
-async def simulated_kiosk(central_server, tmp_path):
-    from kiosk.hardware import open_terminal
-    from kiosk.screens.autopilot import UiDriver
-    from support.ui import kiosk_settings, running_app
-
+def simulated_kiosk(central_server, tmp_path):
     # The card comes 3 s after the prompt: time to look at the pay screen first.
-    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated", simulated_delay_s=3.0)
-    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
-                             simulated_delay_s=3.0)
-    async with running_app(settings, terminal) as app:
-        yield app, UiDriver(app, None)
+    from support.ui import simulated_kiosk as kiosk
+
+    return kiosk(central_server, tmp_path, card_delay_s=3.0, shots=False)
 
 
 def _shots_dir() -> Path | None:

@@ -3,7 +3,6 @@ another shop, home delivery with a typed address, stock that vanished before pay
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 
@@ -14,18 +13,9 @@ from central import stock as central_stock
 from central.db import Database, set_price
 from kiosk.hardware import open_terminal
 from kiosk.screens.autopilot import UiDriver, choose_way, play_journey, shop_until_checkout, type_address
-from support.ui import kiosk_settings, running_app
+from support.ui import kiosk_settings, running_app, simulated_kiosk
 
 pytestmark = pytest.mark.ui
-
-
-@contextlib.asynccontextmanager
-async def simulated_kiosk(central_server, tmp_path):
-    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated", simulated_delay_s=0.2)
-    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
-                             simulated_delay_s=0.2)
-    async with running_app(settings, terminal) as app:
-        yield app, UiDriver(app, tmp_path / "shots")
 
 
 def order_row(central_server, order_id):

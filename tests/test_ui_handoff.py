@@ -4,30 +4,18 @@ quantities and prices); without the central API the cart screen says so quietly 
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 import httpx
 import pytest
 
 from kiosk.contract import SharedCart
-from kiosk.hardware import open_terminal
 from kiosk.i18n import translate
 from kiosk.screens.autopilot import UiDriver, shop_until_checkout
 from support.faults import FaultInjectingTransport, FaultPlan
-from support.ui import kiosk_settings, running_app
+from support.ui import simulated_kiosk
 
 pytestmark = pytest.mark.ui
-
-
-@contextlib.asynccontextmanager
-async def simulated_kiosk(central_server, tmp_path, transport=None):
-    """As in test_ui_fulfilment, with an optional transport between the kiosk and the server."""
-    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated", simulated_delay_s=0.2)
-    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
-                             simulated_delay_s=0.2)
-    async with running_app(settings, terminal, transport=transport) as app:
-        yield app, UiDriver(app, tmp_path / "shots")
 
 
 async def cart_with_one_article(driver: UiDriver):

@@ -6,7 +6,6 @@ back from the texture to the right URL, and an older QR still being made never r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import threading
 import time
@@ -14,24 +13,14 @@ import time
 import pytest
 
 from kiosk.finder import facet_value
-from kiosk.hardware import open_terminal
 from kiosk.i18n import translate
 from kiosk.qr import qr_matrix
-from kiosk.screens.autopilot import UiDriver, choose_way, shop_until_checkout, type_text
+from kiosk.screens.autopilot import choose_way, shop_until_checkout, type_text
 from kiosk.screens.fulfil import ChoiceRow
 from kiosk.views import category_name, facet_chips
-from support.ui import kiosk_settings, running_app
+from support.ui import simulated_kiosk
 
 pytestmark = pytest.mark.ui
-
-
-@contextlib.asynccontextmanager
-async def simulated_kiosk(central_server, tmp_path):
-    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated", simulated_delay_s=0.2)
-    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
-                             simulated_delay_s=0.2)
-    async with running_app(settings, terminal) as app:
-        yield app, UiDriver(app, tmp_path / "shots")
 
 
 def texture_codes(texture, quiet: int = 4, scale: int = 8) -> list[str]:

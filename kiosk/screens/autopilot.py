@@ -213,8 +213,10 @@ def _tile(driver: UiDriver, grid, wanted: int) -> Widget:
         return driver.visible_tile(grid, 0)
 
 
-async def shop_until_checkout(driver: UiDriver, *, search: bool = False, picks: Picks = Picks()) -> None:
-    """Put one article in the cart and press "check out": ends on the "how to get it" screen."""
+async def shop_until_checkout(driver: UiDriver, *, search: bool = False, picks: Picks = Picks(),
+                              check_out: bool = True) -> None:
+    """Put one article in the cart and press "check out": ends on the "how to get it" screen (without
+    `check_out`: on the article screen, the article in the cart)."""
     app = driver.app
     await driver.wait_for_screen("attract")
     await driver.wait_until(lambda: app.catalog_ready, "the catalog", timeout_s=60)
@@ -264,6 +266,8 @@ async def shop_until_checkout(driver: UiDriver, *, search: bool = False, picks: 
     await driver.screenshot("04-article")
     await driver.tap(article.ids.add_button)
     await driver.wait_until(lambda: app.cart_count == 1, "the cart to hold the article")
+    if not check_out:
+        return
     await driver.tap(article.ids.to_cart_button)
 
     await driver.wait_for_screen("cart")

@@ -12,8 +12,11 @@ The sessions, in a fixed rotation (`plan_session`):
 - every 5th "buy" searches on the on-screen keyboard first, every 4th has it delivered (typing the
   address on the keys and keypad), every 7th is in English (the language button's toggle);
 - every 6th session is "abandoned": an article goes into the cart, and the shopper walks away on the
-  article or cart screen; the real idle clock asks "Still there?", counts down and resets the app
-  (cart emptied, attract screen).
+  cart screen; the real idle clock asks "Still there?", counts down and resets the app (cart
+  emptied, attract screen).
+
+The test command's short soak is `light`: every 5th session buys, the others "browse" (the article
+goes into the cart and the shopper walks away on the article screen), as most shoppers at a pillar do.
 
 Idle times are short (`SOAK_SESSION`: 1.5 s, then 1 s of countdown) so an abandoned session costs
 seconds, not 100 s; while a scripted shopper taps through a "buy" the session is held (as a payment
@@ -36,20 +39,28 @@ from kiosk.screens.autopilot import DEMO_ADDRESS, Picks, UiDriver, choose_way, s
 from support import memory
 
 SOAK_SESSION = SessionSection(idle_s=1.5, countdown_s=1.0, receipt_s=60.0)
+# The light soak of the test command: its walk-aways are 4 of 5 sessions, each waits this out.
+LIGHT_SESSION = SessionSection(idle_s=0.6, countdown_s=0.6, receipt_s=60.0)
 HOLD = "soak-shopper"  # the scripted shopper holds the idle clock while it taps through a purchase
 
 
 @dataclass(frozen=True)
 class SessionPlan:
-    kind: str            # "buy" or "abandon"
+    kind: str            # "buy", "abandon" (on the cart) or "browse" (walks away on the article)
     way: str = "take_now"
     search: bool = False
     english: bool = False
 
 
-def plan_session(number: int, *, typing: bool = True) -> SessionPlan:
+def plan_session(number: int, *, typing: bool = True, light: bool = False) -> SessionPlan:
     """Session `number` (1-based) of the rotation described above. `typing=False` leaves out the
-    search and the delivery address (tapping every letter is most of a session's time)."""
+    search and the delivery address (tapping every letter is most of a session's time). `light`, the
+    short soak of the test command: as most shoppers do, four of five only look at an article, put
+    it in the cart and walk away there ("browse"); every 5th buys."""
+    if light:
+        if number % 5 == 0:
+            return SessionPlan("buy", english=number % 10 == 0)
+        return SessionPlan("browse", english=number % 3 == 0)
     if number % 6 == 0:
         return SessionPlan("abandon", english=number % 4 == 0)
     return SessionPlan("buy", way="delivery" if typing and number % 4 == 0 else "take_now",
@@ -85,16 +96,19 @@ async def buy(driver: UiDriver, number: int, plan: SessionPlan) -> None:
 
 
 async def abandon(driver: UiDriver, number: int, plan: SessionPlan) -> None:
-    """Fill the cart, walk away, and let the idle clock ask and reset (nothing taps meanwhile)."""
+    """Fill the cart, walk away (on the cart, or for "browse" on the article), and let the idle clock
+    ask and reset (nothing taps meanwhile)."""
     app = driver.app
     app.session.hold(HOLD)
     if plan.english:
         app.toggle_language()
-    await shop_until_checkout(driver, picks=picks(number))  # ends on "how to get it" with one article in the cart
+    # Ends on "how to get it" (or the article) with one article in the cart.
+    await shop_until_checkout(driver, picks=picks(number), check_out=plan.kind != "browse")
     if app.cart_count != 1:
         raise AssertionError("the abandoned session's cart is not filled")
-    driver.app.go_back()  # back to the cart: the shopper leaves from there
-    await driver.wait_for_screen("cart")
+    if plan.kind == "abandon":
+        driver.app.go_back()  # back to the cart: the shopper leaves from there
+        await driver.wait_for_screen("cart")
     app.session.release(HOLD)  # the shopper walks away: the idle clock runs from now
     idle = app.session.idle_s + app.session.countdown_s
     # "Still there?" shows for the countdown, then the reset. (Not asserted that it was seen: on a
@@ -105,8 +119,8 @@ async def abandon(driver: UiDriver, number: int, plan: SessionPlan) -> None:
         raise AssertionError("the idle reset left the language switched")
 
 
-async def run_session(driver: UiDriver, number: int, *, typing: bool = True) -> SessionPlan:
-    plan = plan_session(number, typing=typing)
+async def run_session(driver: UiDriver, number: int, *, typing: bool = True, light: bool = False) -> SessionPlan:
+    plan = plan_session(number, typing=typing, light=light)
     await (buy if plan.kind == "buy" else abandon)(driver, number, plan)
     return plan
 
@@ -130,7 +144,7 @@ class Progress:
 
 
 async def soak(app, sessions: int, *, measure_at: set[int], on_measure: Callable[[Progress], None] | None = None,
-               timeout_s: float = 30.0, typing: bool = True, budget_s: float | None = None,
+               timeout_s: float = 30.0, typing: bool = True, light: bool = False, budget_s: float | None = None,
                stop: Callable[[], bool] | None = None) -> dict[int, Progress]:
     """Play `sessions` sessions one after another; after each session number in `measure_at` (0: before
     the first), wait for the pillar to settle and take a `memory.snapshot()`. With `budget_s`, stop
@@ -152,11 +166,11 @@ async def soak(app, sessions: int, *, measure_at: set[int], on_measure: Callable
         await measure(0)
     for number in range(1, sessions + 1):
         try:
-            await run_session(driver, number, typing=typing)
+            await run_session(driver, number, typing=typing, light=light)
         except Exception as exc:  # noqa: BLE001 (AutopilotError, an assertion, a missing way: all counted)
             # One shopper's trouble (a slow answer on a loaded machine) is counted, not the end of the
             # soak: the pillar starts over as it would, and the next session goes on.
-            failures.append(f"session {number} ({plan_session(number).kind}): {exc}")
+            failures.append(f"session {number} ({plan_session(number, light=light).kind}): {exc}")
             await recover(driver)
         out_of_time = (budget_s is not None and time.monotonic() - started > budget_s) or bool(stop and stop())
         if number in measure_at or out_of_time:

@@ -60,3 +60,19 @@ async def running_app(settings: Settings, terminal, transport=None):
         app.stop()
         await asyncio.wait_for(task, 10)
         await services.aclose()
+
+
+@contextlib.asynccontextmanager
+async def simulated_kiosk(central_server, tmp_path: Path, *, transport=None, card_delay_s: float = 0.2,
+                          shots: bool = True):
+    """The app on the simulated card terminal (its card comes `card_delay_s` after the prompt) against
+    `central_server`, optionally through `transport`; yields (app, driver), the driver keeping its
+    screenshots in tmp_path/shots (none without `shots`)."""
+    from kiosk.hardware import open_terminal
+    from kiosk.screens.autopilot import UiDriver
+
+    settings = kiosk_settings(central_server.base_url, tmp_path, terminal="simulated", simulated_delay_s=card_delay_s)
+    terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
+                             simulated_delay_s=card_delay_s)
+    async with running_app(settings, terminal, transport=transport) as app:
+        yield app, UiDriver(app, tmp_path / "shots" if shots else None)
