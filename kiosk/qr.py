@@ -1,4 +1,4 @@
-"""QR codes as one byte per module, for the screens to make a texture of (kiosk/screens/receipt.py).
+"""QR codes as one byte per module, for the screens to make a texture of (`qr_texture` in kiosk/screens/widgets.py).
 
 qrcode's matrix is 6 to 14 ms of pure Python (eight trial masks): the screens compute it in a worker
 thread with `qr_bitmap` and, back on the UI thread, only copy these bytes into a texture, one texel per
