@@ -115,7 +115,7 @@ async def run(options) -> int:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stopping.set)
             started = time.monotonic()
-            async with running_app(settings, terminal) as app:
+            async with running_app(settings, terminal, freeze_heap=True) as app:
                 taken = await soak(app, options.sessions, measure_at=measure_at, on_measure=report,
                                    budget_s=options.minutes * 60 if options.minutes else None,
                                    stop=stopping.is_set)

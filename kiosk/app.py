@@ -80,8 +80,8 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
     RECONNECT_MAX_S = 30.0
     IDLE_TICK_S = 0.25  # how often the shopper session is asked whether to ask "Still there?"
     # After the start, once: the built screens and the opened catalog leave the collector's walk
-    # (kiosk.heap). Later than most UI tests' apps live: each freeze costs one full collection.
-    HEAP_FREEZE_AFTER_S = 20.0
+    # (kiosk.heap); it costs one full collection. None: never (tests that start hundreds of apps).
+    HEAP_FREEZE_AFTER_S: float | None = 20.0
 
     def __init__(self, services: KioskServices, *, animate: bool = True, lockdown: bool | None = None,
                  **kwargs) -> None:
@@ -144,7 +144,8 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
         self.services.diagnostics.on_restart_requested(self._restart_requested)
         self._fleet_start()
         # Once the screens are built and the catalog is open: out of the cyclic collector's way (kiosk.heap).
-        self._freeze_event = Clock.schedule_once(self._freeze_heap, self.HEAP_FREEZE_AFTER_S)
+        if self.HEAP_FREEZE_AFTER_S is not None:
+            self._freeze_event = Clock.schedule_once(self._freeze_heap, self.HEAP_FREEZE_AFTER_S)
 
     def _freeze_heap(self, *_dt) -> None:
         heap.freeze_long_lived()

@@ -46,7 +46,7 @@ async def test_fifty_sessions_grow_nothing(needs_display, tmp_path):
                                  simulated_delay_s=0.2)
         log_path = tmp_path / "kiosk.log"
         with logging_to(log_path):
-            async with running_app(settings, terminal) as app:
+            async with running_app(settings, terminal, freeze_heap=True) as app:
                 taken = await soak(app, END, measure_at={WARM, END}, typing=False, light=True)
                 leaks = await leaks_after(app, [tmp_path / "kiosk", log_path])
     finally:
