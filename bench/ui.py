@@ -47,6 +47,7 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from central_process import start_central, stop_central  # noqa: E402 (bench/central_process.py)
 from stats import percentile  # noqa: E402 (bench/stats.py)
 
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1080x1920x24"]
@@ -57,29 +58,6 @@ MS = 1000.0
 
 
 # --- the cached server database and catalog ------------------------------------------------------------
-
-
-def start_central(db: Path, articles: int, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """`kiosk central` in its own process: its CPU work does not share the kiosk's GIL, as on a pillar."""
-    log = log_path.open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "central", "--host", "127.0.0.1", "--port", "0",
-                             "--db", str(db), "--seed-articles", str(articles)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
-    line = proc.stdout.readline()  # "central order API on http://127.0.0.1:PORT  (...)", after seeding
-    if "central order API on" not in line:
-        proc.kill()
-        raise SystemExit(f"the reference server did not start (see {log_path}): {line!r}")
-    base_url = line.split(" on ", 1)[1].split()[0]
-    return proc, base_url
-
-
-def stop_central(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def prepare_cache(cache: Path, articles: int, rebuild: bool) -> dict:

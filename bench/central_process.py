@@ -1,0 +1,34 @@
+"""The reference server in its own process, for the benches (bench/ui.py, bench/soak.py): its CPU
+work does not share the kiosk's GIL, and its memory (the orders a soak places, SQLite's caches) is not
+counted in the kiosk's RSS: as on a pillar, where the central API is far away."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_central(db: Path, articles: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """`kiosk central` in its own process: its CPU work does not share the kiosk's GIL, as on a pillar."""
+    log = log_path.open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "central", "--host", "127.0.0.1", "--port", "0",
+                             "--db", str(db), "--seed-articles", str(articles)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+    line = proc.stdout.readline()  # "central order API on http://127.0.0.1:PORT  (...)", after seeding
+    if "central order API on" not in line:
+        proc.kill()
+        raise SystemExit(f"the reference server did not start (see {log_path}): {line!r}")
+    base_url = line.split(" on ", 1)[1].split()[0]
+    return proc, base_url
+
+
+def stop_central(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
