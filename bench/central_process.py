@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +23,16 @@ def start_central(db: Path, articles: int, log_path: Path) -> tuple[subprocess.P
         proc.kill()
         raise SystemExit(f"the reference server did not start (see {log_path}): {line!r}")
     base_url = line.split(" on ", 1)[1].split()[0]
+    # Keep reading what it prints, into its log: an undrained pipe fills (64 KiB) and then the server
+    # blocks on its next print, every request hanging (a soak's 150th session found that).
+    threading.Thread(target=_copy_lines, args=(proc.stdout, log), name="central-stdout", daemon=True).start()
     return proc, base_url
+
+
+def _copy_lines(source, log) -> None:
+    for text in source:
+        log.write(text.encode())
+        log.flush()
 
 
 def stop_central(proc: subprocess.Popen) -> None:
