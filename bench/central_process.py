@@ -42,3 +42,18 @@ def stop_central(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def restock(db: Path) -> None:
+    """Undo the stock moves the orders made (on hand = seeded figure + moves: central/stock.py), so
+    every journey finds its article as the first did: without it a shop runs out after some dozens of
+    take-it-here orders (a soak's 430 orders emptied a 300-article seed). Only a bench's working copy
+    of the server's database, between journeys."""
+    import sqlite3
+
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        with conn:
+            conn.execute("DELETE FROM stock_moves")
+    finally:
+        conn.close()

@@ -85,7 +85,7 @@ def main() -> int:
 
 
 async def run(options) -> int:
-    from central_process import start_central, stop_central
+    from central_process import restock, start_central, stop_central
     from kiosk.hardware import open_terminal
     from support import memory
     from support.soak import SOAK_SESSION, soak
@@ -100,7 +100,11 @@ async def run(options) -> int:
         server, base_url = start_central(data / "central.sqlite", options.seed_articles, data / "central.log")
         try:
             settings = kiosk_settings(base_url, data / "kiosk", terminal="simulated", simulated_delay_s=0.2)
-            settings = settings.model_copy(update={"session": SOAK_SESSION})
+            # Finished orders leave the journal at once (`between` compacts after every session): a
+            # pillar keeps 30 days of them, a steady number; 1,000 orders in an hour would otherwise
+            # read as growth. The journal's own compaction is tested in tests/test_journal*.
+            journal = settings.journal.model_copy(update={"retention_days": 0})
+            settings = settings.model_copy(update={"session": SOAK_SESSION, "journal": journal})
             terminal = open_terminal("simulated", reader=None, public_key_path=settings.payment_public_key_path,
                                      simulated_delay_s=0.2)
 
@@ -117,9 +121,16 @@ async def run(options) -> int:
                 loop.add_signal_handler(signum, stopping.set)
             started = time.monotonic()
             async with running_app(settings, terminal, freeze_heap=True) as app:
+
+                async def between() -> None:
+                    # Restocked shelves (1,000 orders empty a 300-article seed) and the journal as after
+                    # its retention: what a pillar sees in its weeks, not the bench's compression of them.
+                    await asyncio.to_thread(restock, data / "central.sqlite")
+                    await app.services.compact_journal()
+
                 taken = await soak(app, options.sessions, measure_at=measure_at, on_measure=report,
                                    budget_s=options.minutes * 60 if options.minutes else None,
-                                   stop=stopping.is_set)
+                                   stop=stopping.is_set, between=between)
         finally:
             stop_central(server)
     wall = time.monotonic() - started

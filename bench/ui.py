@@ -47,7 +47,7 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from central_process import start_central, stop_central  # noqa: E402 (bench/central_process.py)
+from central_process import restock, start_central, stop_central  # noqa: E402 (bench/central_process.py)
 from stats import percentile  # noqa: E402 (bench/stats.py)
 
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1080x1920x24"]
@@ -199,20 +199,6 @@ def expected_results(app, screen: str, widget) -> tuple[str, list]:
 
 
 # --- the measured run ------------------------------------------------------------------------------------------
-
-
-def restock(db: Path) -> None:
-    """Undo the stock moves the orders made (on hand = seeded figure + moves: central/stock.py), so
-    every journey finds the article as the first did; without it the shop runs out of it after
-    about 28 take-it-here orders. Only the bench's working copy, between journeys."""
-    import sqlite3
-
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        with conn:
-            conn.execute("DELETE FROM stock_moves")
-    finally:
-        conn.close()
 
 
 def kiosk_settings(base_url: str, work: Path, delay_s: float):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from kiosk.config import SessionSection
@@ -145,11 +145,13 @@ class Progress:
 
 async def soak(app, sessions: int, *, measure_at: set[int], on_measure: Callable[[Progress], None] | None = None,
                timeout_s: float = 30.0, typing: bool = True, light: bool = False, budget_s: float | None = None,
-               stop: Callable[[], bool] | None = None) -> dict[int, Progress]:
+               stop: Callable[[], bool] | None = None,
+               between: Callable[[], Awaitable[None]] | None = None) -> dict[int, Progress]:
     """Play `sessions` sessions one after another; after each session number in `measure_at` (0: before
     the first), wait for the pillar to settle and take a `memory.snapshot()`. With `budget_s`, stop
     after the session that runs past it, and when `stop()` says so (measured there too: the last entry
-    is the end)."""
+    is the end). `between()` runs after every session (the long soak restocks the shelves there and
+    ages the journal: weeks of a pillar's life in an hour)."""
     driver = UiDriver(app, timeout_s=timeout_s)
     taken: dict[int, Progress] = {}
     failures: list[str] = []
@@ -172,6 +174,8 @@ async def soak(app, sessions: int, *, measure_at: set[int], on_measure: Callable
             # soak: the pillar starts over as it would, and the next session goes on.
             failures.append(f"session {number} ({plan_session(number, light=light).kind}): {exc}")
             await recover(driver)
+        if between is not None:
+            await between()
         out_of_time = (budget_s is not None and time.monotonic() - started > budget_s) or bool(stop and stop())
         if number in measure_at or out_of_time:
             await measure(number)
@@ -189,10 +193,11 @@ async def settle(app, timeout_s: float = 15.0) -> None:
         await asyncio.sleep(0.05)
     for _ in range(10):
         await asyncio.sleep(1 / 60)
-    # Every ScrollView laid out in the last half second has a one-shot Clock trigger pending (its bar
-    # fades 0.5 s after a scroll or layout): after a language switch all of them. Let those pass, so
-    # the Clock-event count is of what stays (it went 5 to 13 and back between sessions otherwise).
-    await asyncio.sleep(0.6)
+    # Every ScrollView laid out in the last second is fading its bar: a one-shot Clock trigger 0.5 s
+    # after a scroll or layout, then a 0.5 s Animation (its own Clock event each): after a language
+    # switch all of them. Let those pass, so the Clock-event count is of what stays (it went 5 to 13
+    # and back between sessions otherwise; each event traced to ScrollView._bind_inactive_bar_color).
+    await asyncio.sleep(1.2)
     gc.collect()
     # What the app does 2 s after each reset (kiosk/screens/kivy_fixes.py), now: the widgets dropped
     # since are collected only by this gc.collect(), and a count is of what stays.
