@@ -70,7 +70,9 @@ def main() -> int:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-    os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+    kivy_home = None
+    if "KIVY_HOME" not in os.environ:  # Kivy writes its config and logs there: not in ~/.kivy
+        kivy_home = os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="kivy-home-")
     import dataclasses
 
     from support.window import UI_WINDOW
@@ -81,7 +83,11 @@ def main() -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return asyncio.run(run(options))
+    try:
+        return asyncio.run(run(options))
+    finally:
+        if kivy_home:
+            shutil.rmtree(kivy_home, ignore_errors=True)
 
 
 async def run(options) -> int:

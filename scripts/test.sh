@@ -9,6 +9,10 @@ scripts/pcscd.sh start || exit 1
 trap 'scripts/pcscd.sh stop' EXIT
 
 export KIVY_NO_ARGS=1 KIVY_LOG_MODE=PYTHON
+# Two pytest-xdist workers, one per core of the 2-core machines we test on (TEST_WORKERS=0: one
+# process, e.g. to debug). The pcscd tests share one virtual reader: tests/support/parallel.py keeps
+# them on one worker.
+set -- -n "${TEST_WORKERS:-2}" "$@"
 # The X screen is square so that a 1080x1920 portrait window and a 1920x1080 landscape one both fit
 # (tests/test_ui_landscape.py turns the window round).
 if [ -n "${DISPLAY:-}" ]; then

@@ -1,14 +1,16 @@
 """Test-wide set-up. Kivy reads its settings at first import: set them before anything imports it."""
 
 import os
-import tempfile
 
 import pytest
+
+from support import scratch
 
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="kivy-home-"))
+if "KIVY_HOME" not in os.environ:
+    os.environ["KIVY_HOME"] = str(scratch.scratch_dir("kivy-home-"))
 
 from support.window import UI_WINDOW  # noqa: E402
 from kiosk.launch import prepare_kivy  # noqa: E402
@@ -20,6 +22,7 @@ pytest_plugins = [
     "support.central_server",
     "support.pcsc",
     "support.ui",
+    "support.parallel",  # the two workers of scripts/test.sh (pytest-xdist, a test extra)
 ]
 
 
@@ -39,6 +42,7 @@ def pytest_unconfigure(config):
     if _exit_status and not os.environ.get("KIOSK_TESTS_NORMAL_EXIT"):
         import sys
 
+        scratch.remove_all()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_exit_status[-1])

@@ -10,10 +10,6 @@ test's server.
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
-from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -24,14 +20,14 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from central.app import create_app
 from central.embedded import prepare_database
 from central.seed import DEMO_KIOSK_TOKEN
+from support.scratch import scratch_dir
 
 MAX_EXAMPLES = 25
 SEED = 20250513
 AUTHORIZATION = {"Authorization": f"Bearer {DEMO_KIOSK_TOKEN}"}
 
 
-WORKDIR = Path(tempfile.mkdtemp(prefix="central-schemathesis-"))
-atexit.register(shutil.rmtree, WORKDIR, ignore_errors=True)
+WORKDIR = scratch_dir("central-schemathesis-")
 # Hypothesis keeps caches in ./.hypothesis by default: not in the working tree.
 set_hypothesis_home_dir(str(WORKDIR / "hypothesis"))
 

@@ -6,6 +6,7 @@ keeps running for the other tests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from kiosk.diagnostics import CheckStatus, Diagnostics
 from kiosk.hardware import open_terminal
 from kiosk.hardware.virtual_card import PROFILES
 from kiosk.services import KioskServices
-from support.pcsc import PAYMENT_PUBLIC_KEY, VPCD_READER
+from support.pcsc import PAYMENT_PUBLIC_KEY, VPCD_READER, wait_for_card_state
 from support.ui import ROOT
 
 pytestmark = pytest.mark.hardware
@@ -58,6 +59,8 @@ def make_diagnostics(tmp_path, vpcd_reader):
 
 
 async def test_pcscd_up_and_the_vpcd_reader_there_without_a_card(make_diagnostics):
+    # The test before may have just taken its card away: pcscd sees that within ~400 ms.
+    await asyncio.to_thread(wait_for_card_state, VPCD_READER, False)
     diagnostics = make_diagnostics()
     pcscd = await diagnostics.check_pcscd()
     assert (pcscd.status, pcscd.summary_key) == (OK, "diag.pcscd.up"), pcscd

@@ -13,10 +13,8 @@ FUZZ_CONFIG_EXAMPLES inputs per property (default 300; some seconds on 2 cores).
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from hypothesis import strategies as st
 
 from kiosk.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings, parse_settings
 from support.fuzz import places as places_in
+from support.scratch import scratch_dir
 
 EXAMPLES = int(os.environ.get("FUZZ_CONFIG_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -37,8 +36,7 @@ SHIPPED_TEXT = DEFAULT_CONFIG.read_text(encoding="utf-8")
 SHIPPED = tomllib.loads(SHIPPED_TEXT)
 # One folder for every example (hypothesis and function-scoped tmp_path do not mix): the config is
 # written next to a copy of the payment key it names, so a valid file really loads.
-WORK = Path(tempfile.mkdtemp(prefix="fuzz-config-"))
-atexit.register(shutil.rmtree, WORK, True)
+WORK = scratch_dir("fuzz-config-")
 shutil.copy(DEFAULT_CONFIG.parent / SHIPPED["payment"]["public_key"], WORK / SHIPPED["payment"]["public_key"])
 CONFIG = WORK / "kiosk.toml"
 

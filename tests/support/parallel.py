@@ -1,0 +1,46 @@
+"""The suite on two pytest-xdist workers (scripts/test.sh), with the card reader kept to one of them.
+
+pcscd's vpcd virtual reader takes one emulated card at a time, on one TCP port: two tests with a card
+at once would take each other's reader. Every test that touches pcscd runs on the same worker, one
+after the other; the rest are spread as xdist's "load" spreads them.
+
+xdist's own `--dist loadgroup` cannot do it with pytest 9: it marks a group by appending "@group" to
+`item._nodeid`, which pytest 9 no longer reads (the test ids stay plain, and the groups are spread).
+So the grouping is done where it can be: in the scheduler, on the controller, which sees only test
+ids; `PCSC_TESTS` names them, and each worker checks at collection that every test using the
+`pcscd` fixture is named there (a new hardware test cannot silently run beside another).
+"""
+
+from __future__ import annotations
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+# Test ids (prefixes from tests/, and test names) that use pcscd and its virtual reader.
+PCSC_MODULES = ("tests/test_pcsc_", "tests/test_diagnostics_pcsc.py", "tests/test_badge_watch_pcsc.py",
+                "tests/test_card_data_never_leaks.py", "tests/test_services_alerts.py")
+PCSC_TEST_NAMES = ("through_pcscd",)
+GROUP = "pcscd"
+
+
+def uses_pcscd(nodeid: str) -> bool:
+    return nodeid.startswith(PCSC_MODULES) or any(name in nodeid for name in PCSC_TEST_NAMES)
+
+
+class PcscdTogether(LoadScopeScheduling):
+    """Each test is its own unit of work, except the pcscd ones: one unit, so one worker."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return GROUP if uses_pcscd(nodeid) else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    return PcscdTogether(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    strays = [item.nodeid for item in items if "pcscd" in item.fixturenames and not uses_pcscd(item.nodeid)]
+    if strays:
+        raise pytest.UsageError("tests using pcscd that tests/support/parallel.py does not keep on one "
+                                "worker (add them to PCSC_MODULES or PCSC_TEST_NAMES): " + ", ".join(strays))
