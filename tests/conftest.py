@@ -39,10 +39,16 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
-    if _exit_status and not os.environ.get("KIOSK_TESTS_NORMAL_EXIT"):
+    scratch.remove_all()
+    if hasattr(config, "workerinput"):
+        # A pytest-xdist worker ends as Python ends: the controller waits at most 10 s for it, then
+        # ends it (xdist's own limit), and the run's exit below does not wait for it.
+        return
+    # Only after a run whose summary is written (tests passed, failed, or none collected): a usage
+    # or internal error is printed by pytest after this hook, and an os._exit would swallow it.
+    if _exit_status and _exit_status[-1] in (0, 1, 5) and not os.environ.get("KIOSK_TESTS_NORMAL_EXIT"):
         import sys
 
-        scratch.remove_all()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_exit_status[-1])
