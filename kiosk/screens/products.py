@@ -15,7 +15,10 @@ class ProductsScreen(KioskScreen):
     title = StringProperty("")
     loading = BooleanProperty(False)
     _chips: ChipPool | None = None  # the subcategory chips
-    _rows: list[dict] = []  # the rows given to the grid (to free them off this thread later)
+
+    def __init__(self, **kwargs):
+        self._rows: list[dict] = []  # the rows given to the grid (to free them off this thread later)
+        super().__init__(**kwargs)
 
     def show(self, category_id: str) -> None:
         self.category_id, self.subcategory_id = category_id, ""

@@ -26,9 +26,9 @@ class SearchScreen(KioskScreen):
     searching = BooleanProperty(False)
     finder: Finder | None = None
     _result: SearchResult | None = None
-    _rows: list[dict] = []  # the rows given to the results list (to free them off this thread later)
 
     def __init__(self, **kwargs):
+        self._rows: list[dict] = []  # the rows given to the results list (to free them off this thread later)
         self._facet_rows: dict[str, FacetRow] = {}  # made once per facet, kept (see _show_facets)
         super().__init__(**kwargs)
 

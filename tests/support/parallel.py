@@ -23,6 +23,12 @@ PCSC_TEST_NAMES = ("through_pcscd",)
 GROUP = "pcscd"
 
 
+# The longest tests (minutes, and a minute each) start first, so that no worker is left with one of
+# them at the end while the other has finished (`--durations` shows which they are).
+LONGEST_FIRST = ("tests/test_soak.py", "tests/test_ui_languages.py", "tests/test_ui_landscape.py",
+                 "tests/test_ui_accessibility.py::test_every_screen_in_each_mode")
+
+
 def uses_pcscd(nodeid: str) -> bool:
     return nodeid.startswith(PCSC_MODULES) or any(name in nodeid for name in PCSC_TEST_NAMES)
 
@@ -46,6 +52,7 @@ def pytest_collection_modifyitems(config, items):
     twice = sorted({item.nodeid for item in items if item.nodeid in seen or seen.add(item.nodeid)})
     if twice:
         raise pytest.UsageError("tests sharing one id (pytest-xdist would run only one of each): " + ", ".join(twice))
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable: the rest keep their order
     strays = [item.nodeid for item in items if "pcscd" in item.fixturenames and not uses_pcscd(item.nodeid)]
     if strays:
         raise pytest.UsageError("tests using pcscd that tests/support/parallel.py does not keep on one "
