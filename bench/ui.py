@@ -227,6 +227,7 @@ def measure(options, cache: Path):
     probe = Probe()
     probe.install_clock(Clock)
     probe.install_asyncio()
+    probe.install_gc()
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
@@ -319,11 +320,23 @@ async def _journeys(options, probe, settings, central_db: Path) -> dict:
         probe.active = False
         await driver.frames(10)  # let the last taps' frames be drawn
         info["journeys_s"] = time.perf_counter() - started if started else 0.0
+        info["heap"] = heap_census()
     finally:
         app.stop()
         await asyncio.wait_for(kivy_task, 15)
         await services.aclose()
     return info
+
+
+def heap_census() -> dict:
+    """What a full collection walks at the end of the journeys: the objects the collector tracks
+    and that the app's freeze (kiosk/heap.py) did not take out of its way (`gc.get_objects()` lists
+    only those), by type; and how many are frozen."""
+    import collections
+    import gc
+
+    walked = collections.Counter(type(obj).__qualname__ for obj in gc.get_objects())
+    return {"frozen": gc.get_freeze_count(), "walked": sum(walked.values()), "top": walked.most_common(12)}
 
 
 def renderer() -> dict:
@@ -429,6 +442,19 @@ def report(options, meta: dict, info: dict, probe) -> dict:
     frame = next((s for s in stats if s.kind == "kivy-frame"), None)
     if frame is not None:
         print(f"  (a whole Kivy frame step, for reference: p50/p99/max {row_ms(frame.durations)} ms, n={len(frame.durations)})")
+
+    collections = sorted((s for s in stats if s.kind == "gc"), key=lambda s: s.name)
+    if collections:
+        print("\ngarbage collections during the journeys (inside whatever callback allocated past the threshold;"
+              " kiosk/heap.py froze the long-lived heap 20 s after the start), ms")
+        for s in collections:
+            print(f"  {s.name:<44} n={len(s.durations):>6}  wall p50 {percentile(s.durations, 50) * MS:6.2f} "
+                  f"max {max(s.durations) * MS:7.1f}  cpu max {max(s.cpu) * MS:7.1f} [{s.worst_where}]")
+
+    census = info.get("heap")
+    if census:
+        print(f"  at the end: {census['frozen']:,} objects frozen, {census['walked']:,} walked by a full collection; "
+              "most walked: " + ", ".join(f"{name} {count:,}" for name, count in census["top"]))
 
     p99 = percentile(all_drawn, 99) * MS if all_drawn else float("nan")
     worst = max(ui, key=lambda s: max(s.durations), default=None)
