@@ -7,11 +7,13 @@ after the other; the rest are spread as xdist's "load" spreads them.
 xdist's own `--dist loadgroup` cannot do it with pytest 9: it marks a group by appending "@group" to
 `item._nodeid`, which pytest 9 no longer reads (the test ids stay plain, and the groups are spread).
 So the grouping is done where it can be: in the scheduler, on the controller, which sees only test
-ids; `PCSC_TESTS` names them, and each worker checks at collection that every test using the
+ids; `PCSC_MODULES` and `PCSC_TEST_NAMES` name them, and each worker checks at collection that every test using the
 `pcscd` fixture is named there (a new hardware test cannot silently run beside another).
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
@@ -48,8 +50,7 @@ def pytest_xdist_make_scheduler(config, log):
 def pytest_collection_modifyitems(config, items):
     # xdist schedules by test id: of tests sharing one id, one runs and the others are dropped without
     # a word (schemathesis's `schema.parametrize()` did that to 30 of 31 operations).
-    seen: set[str] = set()
-    twice = sorted({item.nodeid for item in items if item.nodeid in seen or seen.add(item.nodeid)})
+    twice = sorted(nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1)
     if twice:
         raise pytest.UsageError("tests sharing one id (pytest-xdist would run only one of each): " + ", ".join(twice))
     items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable: the rest keep their order
