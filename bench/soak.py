@@ -1,14 +1,15 @@
 """Soak (issue 10): 1,000 shopper sessions in one kiosk process, and what grows meanwhile.
 
-    .venv/bin/python bench/soak.py [--sessions 1000] [--every 100] [--warm-up 50]
+    .venv/bin/python bench/soak.py [--sessions 1000] [--every 100] [--warm-up 100] [--window 540x960]
 
 One KioskApp in a real 1080x1920 Kivy window (under Xvfb: without an X display the benchmark re-runs
 itself through `xvfb-run`), against the reference central server on a loopback port (in its own
-process: RSS is the kiosk's alone), paid with the simulated card terminal. The sessions (tests/support/soak.py): purchases through every screen —
-attract, categories, article list, article, cart, "how to get it", pay, receipt — some with a search
-typed on the on-screen keyboard, some delivered (the address typed on the keys), some in English; and
-every 6th abandoned on the cart and reset by the idle clock ("Still there?", countdown, reset; the
-idle times are shortened to 1.5 s + 1 s through the settings).
+process: RSS is the kiosk's alone), paid with the simulated card terminal. The sessions
+(tests/support/soak.py): purchases through every screen — attract, categories, article list,
+article, cart, "how to get it", pay, receipt — some with a search typed on the on-screen keyboard,
+some delivered (the address typed on the keys), some in English; and every 6th abandoned on the cart
+and reset by the idle clock ("Still there?", countdown, reset; the idle times are shortened to
+1.5 s + 1 s through the settings).
 
 Printed before the first session, after the warm-up, every `--every` sessions and at the end: RSS,
 open file descriptors, threads, asyncio tasks, Kivy Screen / Widget / Texture objects alive, Clock

@@ -292,6 +292,9 @@ async def _journeys(options, probe, settings, central_db: Path) -> dict:
         try:
             for journey in range(-options.warmup, options.journeys):
                 if journey == 0:
+                    # As on a pillar that has had its first shopper: the heap frozen for good (kiosk/heap.py:
+                    # on the attract screen after the start and after the first reset), not mid-journey.
+                    await driver.wait_until(lambda: app.heap_settled, "the heap freezes", timeout_s=60)
                     probe.active, started = True, time.perf_counter()
                 driver.journey = journey
                 t = time.perf_counter()

@@ -7,8 +7,10 @@ objects have survived, which is whenever a shopper's screens were busy: in the m
 `gc.freeze()` moves what is alive at that moment into a permanent generation that no collection walks
 again; what the screens make afterwards is collected as before, and quickly. Reference counting still
 frees a frozen object the moment its last reference goes; only a frozen *cycle* that becomes garbage
-stays until `thaw`, which is why the app freezes once, after it has settled (not per shopper: that
-would keep each shopper's cyclic leftovers for ever). No Kivy here.
+stays until `thaw`, which is why the app freezes only twice: after it has settled, and once more after
+its first shopper's reset (screens build most of their widgets on first use), each time on the
+attract screen with nobody there (not per shopper: that would keep each shopper's cyclic leftovers
+for ever). No Kivy here.
 """
 
 from __future__ import annotations
