@@ -18,7 +18,8 @@ MAX_QUERY = 60  # on-screen typing; longer is a stuck key, not a search
 
 
 class Searchable(Protocol):
-    def search(self, query: str, filters: SearchFilters = ..., sort: Sort = ..., limit: int = ...) -> SearchResult: ...
+    def search(self, query: str, filters: SearchFilters = ..., sort: Sort = ..., limit: int = ...,
+               upto: int = ...) -> SearchResult: ...
 
     def find_ean(self, ean: str) -> tuple[str, str] | None: ...
 
@@ -51,9 +52,14 @@ def facet_value(filters: SearchFilters, facet: str) -> str | None:
 
 
 class Finder:
-    def __init__(self, catalog: Searchable, limit: int = 10_000) -> None:
+    def __init__(self, catalog: Searchable, limit: int = 10_000, page: int | None = None) -> None:
+        """`limit`: how many matches the shopper can scroll through. `page`: how many of them come as
+        articles (`items`); the rest come as ids (`more_ids`), read a page at a time as the list
+        scrolls. Ten thousand articles built on every keystroke were ten thousand objects for the
+        garbage collector to walk, holding up the UI thread (issue 10)."""
         self._catalog = catalog
         self._limit = limit
+        self._page = limit if page is None else min(page, limit)
         self.query = ""
         self.filters = SearchFilters()
         self.sort: Sort = "relevance"
@@ -87,7 +93,7 @@ class Finder:
         self._generation += 1
         generation = self._generation
         query, filters, sort = self.query, self.filters, self.sort
-        result = await asyncio.to_thread(self._catalog.search, query, filters, sort, self._limit)
+        result = await asyncio.to_thread(self._catalog.search, query, filters, sort, self._page, self._limit)
         if generation != self._generation:
             return None
         self.latest = result

@@ -6,11 +6,11 @@ RecycleViews only ever receive ready-made data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from kiosk.cart import Cart
-from kiosk.catalog.models import FacetValue, ProductSummary
+from kiosk.catalog.models import FacetValue, ProductSummary, SearchResult
 from kiosk.contract import Category, Product
 from kiosk.i18n import translate
 from kiosk.money import format_eur
@@ -68,6 +68,29 @@ def product_rows(products: Iterable[ProductSummary], language: str, resolve: Url
         }
         for p in products
     ]
+
+
+RowPages = Callable[[int, int], list[dict]]  # (offset, count) -> a long list's rows from `offset` on
+
+
+class SummarySource(Protocol):
+    def summaries(self, ids: Sequence[str]) -> list[ProductSummary]: ...
+
+
+def search_pages(catalog: SummarySource, result: SearchResult, language: str, resolve: UrlResolver) -> RowPages:
+    """The rows after a search's `items`, a page at a time: the articles of its `more_ids`."""
+    skip, ids = len(result.items), result.more_ids
+
+    def more(offset: int, count: int) -> list[dict]:
+        return product_rows(catalog.summaries(ids[offset - skip: offset - skip + count]), language, resolve)
+    return more
+
+
+def category_pages(catalog: CategorySource, category_id: str, language: str, resolve: UrlResolver) -> RowPages:
+    """A category's article rows (its subcategories' too), a page at a time, in catalog order."""
+    def more(offset: int, count: int) -> list[dict]:
+        return product_rows(catalog.products_in(category_id, limit=count, offset=offset), language, resolve)
+    return more
 
 
 def facet_chips(facets: dict[str, list[FacetValue]], facet: str, limit: int = 12) -> list[tuple[str, str]]:

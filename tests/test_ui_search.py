@@ -167,3 +167,112 @@ async def test_long_lists_are_laid_out_a_page_at_a_time(central_server, needs_di
         assert grid.data[-1]["key"] == f"P{2 * grid.page_size - 1}"
         grid.set_rows(rows[:5])  # a new list starts at the top again
         assert len(grid.data) == 5 and grid.scroll_y == 1
+
+
+async def scroll_to_the_end(driver, grid, rows: int) -> None:
+    """Scroll the way a finger does, near the end of what is laid out, until `rows` rows are there."""
+    while len(grid.data) < rows:
+        shown = len(grid.data)
+        grid.scroll_y = 0.1
+        await driver.wait_until(lambda: len(grid.data) > shown and not grid._busy, f"rows after {shown}")
+        grid.scroll_y = 1
+
+
+async def test_search_results_are_built_a_page_at_a_time_as_the_shopper_scrolls(central_server, needs_display,
+                                                                                  tmp_path):
+    settings = kiosk_settings(central_server.base_url, tmp_path)
+    async with running_app(settings, simulated(settings)) as app:
+        driver = UiDriver(app)
+        await ready(app, driver)
+        app.open_search()
+        await driver.wait_for_screen("search")
+        search = app.root.get_screen("search")
+        await driver.wait_until(lambda: not search.searching and search.finder.latest, "the first results")
+        result, grid = search.finder.latest, search.ids.results
+        # An empty query browses all 300 articles: one page built as articles, the rest are ids.
+        assert result.total == 300 and len(result.items) == grid.page_size and len(result.more_ids) == 60
+        assert grid.total == 300 and len(grid.data) == grid.page_size
+        await scroll_to_the_end(driver, grid, 300)
+        assert [row["key"] for row in grid.data] == [p.id for p in result.items] + result.more_ids
+        assert grid.data[-1]["title"] and grid.data[-1]["price"]  # whole tiles, not just ids
+        grid.scroll_y = 0.05
+        await driver.frames(3)
+        assert len(grid.data) == 300  # the end: nothing more asked for
+
+
+async def test_a_category_list_reads_the_next_page_from_the_catalog_as_the_shopper_scrolls(central_server,
+                                                                                           needs_display, tmp_path):
+    settings = kiosk_settings(central_server.base_url, tmp_path)
+    async with running_app(settings, simulated(settings)) as app:
+        driver = UiDriver(app)
+        await ready(app, driver)
+        catalog = app.services.catalog
+        category = max(catalog.top_categories(), key=lambda c: catalog.count_in(c.id))
+        products = app.root.get_screen("products")
+        grid = products.ids.grid
+        grid.page_size = 12  # the seed's categories are smaller than a real page
+        asked, products_in = [], catalog.products_in
+
+        def reading(category_id, **kwargs):  # the real catalog's answer; what was asked of it is noted
+            asked.append((kwargs.get("offset", 0), kwargs.get("limit")))
+            return products_in(category_id, **kwargs)
+        catalog.products_in = reading
+        app.open_category(category.id)
+        await driver.wait_for_screen("products")
+        count = catalog.count_in(category.id)
+        assert count > 3 * grid.page_size, "a category of several pages"
+        await driver.wait_until(lambda: not products.loading and grid.data, "the first page")
+        assert len(grid.data) == 12 and grid.total == count and (0, 12) in asked and max(asked)[0] == 0
+        assert products.ids.count.text == app.t("products.count", app.lang, count=count)
+        await scroll_to_the_end(driver, grid, count)
+        assert [offset for offset, _ in asked if offset] == list(range(12, count, 12))  # a page per scroll
+        assert [row["key"] for row in grid.data] == [p.id for p in products_in(category.id)]
+
+
+async def test_a_paged_list_drops_a_late_page_and_lives_through_a_failed_one(central_server, needs_display,
+                                                                             tmp_path):
+    import threading
+
+    settings = kiosk_settings(central_server.base_url, tmp_path)
+    async with running_app(settings, simulated(settings)) as app:
+        driver = UiDriver(app)
+        grid = app.root.get_screen("products").ids.grid
+        app.root.current = "products"
+        await driver.frames(2)
+        grid.page_size = 30
+        row = lambda i: {"key": f"P{i}", "title": f"Artikel {i}", "brand": "", "price": "€ 1,00", "image": ""}
+        release, asked, threads = threading.Event(), [], set()
+
+        def slow(offset, count):
+            asked.append((offset, count))
+            threads.add(threading.current_thread())
+            release.wait(10)
+            return [row(i) for i in range(offset, offset + count)]
+
+        grid.set_rows([row(i) for i in range(30)], 100, slow)
+        grid.scroll_y = 0.1
+        await driver.wait_until(lambda: asked == [(30, 30)], "the next page asked for")
+        assert threading.main_thread() not in threads  # read and built off the UI thread
+        grid.scroll_y = 0.05
+        await driver.frames(2)
+        assert asked == [(30, 30)]  # one page on its way at a time
+        grid.set_rows([row(i) for i in range(1000, 1005)])  # another list meanwhile
+        release.set()
+        await driver.frames(5)
+        assert [r["key"] for r in grid.data] == [f"P{i}" for i in range(1000, 1005)]  # the late page is dropped
+
+        def broken(offset, count):
+            asked.append((offset, count))
+            if len(asked) == 1:
+                raise OSError("the catalog file went away")
+            return [row(i) for i in range(offset, min(offset + count, 100)) if i != 40]  # one article left meanwhile
+
+        asked.clear()
+        grid.set_rows([row(i) for i in range(30)], 100, broken)
+        grid.scroll_y = 0.1
+        await driver.wait_until(lambda: asked and not grid._busy, "the failed page given up")
+        assert len(grid.data) == 30
+        grid.scroll_y = 1
+        await scroll_to_the_end(driver, grid, 99)  # the next scroll asks for that page again
+        assert asked == [(30, 30), (30, 30), (60, 30), (90, 30)]
+        assert [r["key"] for r in grid.data] == [f"P{i}" for i in range(100) if i != 40]

@@ -7,7 +7,8 @@ from kiosk.catalog.search import build_index
 from kiosk.catalog.store import CatalogStore
 from kiosk.contract import Category, Product, Variant
 from kiosk.finder import Finder, facet_value, filters_with
-from kiosk.views import cart_rows, category_rows, facet_chips, product_rows, subcategory_chips
+from kiosk.views import (cart_rows, category_pages, category_rows, facet_chips, product_rows, search_pages,
+                         subcategory_chips)
 
 CATEGORIES = [
     Category(id="fiets", name="Fietsen", name_en="Bikes"),
@@ -105,3 +106,47 @@ async def test_only_the_newest_search_answers(tmp_path):
     second = asyncio.create_task(finder.run())
     assert await first is None  # superseded while it ran
     assert (await second).total == 1
+
+
+def paged(more, total, page):
+    """Every row a list would show, fetched the way PagedRecycleView does: `page` rows from each offset."""
+    rows = []
+    for offset in range(0, total, page):
+        rows += more(offset, page)
+    return rows
+
+
+async def test_a_search_builds_its_first_page_and_the_rest_from_ids_in_the_same_order(tmp_path):
+    store = make_store(tmp_path, [product(f"T{i:03}", "kamp", [100 + (i * 37) % 500], name=f"Tent {i}")
+                                  for i in range(130)])
+    whole = store.search("tent", limit=1000)
+    assert len(whole.items) == 130 and whole.more_ids == []  # no `upto`: every match an article, as before
+    finder = Finder(store, limit=100, page=25)
+    finder.type("tent")
+    result = await finder.run()
+    assert result.total == 130 and len(result.items) == 25 and len(result.more_ids) == 75
+    assert [p.id for p in result.items] + result.more_ids == [p.id for p in whole.items][:100]  # relevance order
+    finder.sort = "price_asc"
+    result = await finder.run()
+    whole = store.search("tent", sort="price_asc", limit=1000)
+    rows = product_rows(result.items, "nl", str)
+    more = search_pages(store, result, "nl", str)
+    for offset in range(25, 100, 25):
+        rows += more(offset, 25)
+    assert [r["key"] for r in rows] == [p.id for p in whole.items][:100]
+    assert more(100, 25) == []  # past the last id: nothing, not an error
+
+
+def test_summaries_keep_the_order_asked_and_leave_out_what_left_the_catalog(tmp_path):
+    store = make_store(tmp_path, [product("A", "kamp", [500]), product("B", "kamp", [700], name="Tent B")])
+    assert [s.id for s in store.summaries(["B", "GONE", "A"])] == ["B", "A"]
+    assert store.summaries(["B"])[0] == ProductSummary("B", "Tent B", "ANWB", 700, 700, "v1/images/B/1.png", True)
+    assert store.summaries([]) == []
+
+
+def test_category_pages_read_the_articles_a_page_at_a_time_in_catalog_order(tmp_path):
+    store = make_store(tmp_path, [product(f"K{i:02}", "fiets-bel" if i % 3 else "fiets", [100 + i]) for i in range(50)])
+    more = category_pages(store, "fiets", "en", str)
+    assert [r["key"] for r in paged(more, 50, 7)] == [p.id for p in store.products_in("fiets")]
+    assert len(more(0, 7)) == 7 and more(49, 7)[0]["key"] == "K49" and more(50, 7) == []
+    assert more(0, 1)[0]["price"] == "€1.00"  # built in the language asked for

@@ -48,3 +48,4 @@ class SearchResult:
     total: int  # all matches
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)  # keys from FACETS
     corrected: str | None = None  # the query as typo-corrected, when the correction was used
+    more_ids: list[str] = field(default_factory=list)  # ids of the matches after `items`, in order (search's `upto`)

@@ -1010,6 +1010,20 @@ def _summaries(conn: sqlite3.Connection, rowids: list[int]) -> list[ProductSumma
     return [by_rowid[r] for r in rowids if r in by_rowid]
 
 
+def _ids(conn: sqlite3.Connection, rowids: list[int]) -> list[str]:
+    """The product ids of `rowids`, in that order. Ids, not rowids: a full sync that swaps a new file
+    in renumbers the rows, and a list keeps its ids while the shopper scrolls. Plain strings (which
+    the garbage collector does not track) and rows read one at a time: 10,000 of them must not set
+    off full collections in the middle of a shopper's touch (issue 10)."""
+    if not rowids:
+        return []
+    by_rowid = {}
+    for rowid, pid in conn.execute("SELECT rowid, id FROM products WHERE rowid IN (SELECT value FROM json_each(?))",
+                                   (json.dumps(rowids),)):
+        by_rowid[rowid] = pid
+    return [by_rowid[r] for r in rowids if r in by_rowid]
+
+
 # --- search -------------------------------------------------------------------------------------
 
 
@@ -1021,25 +1035,30 @@ def _ean_bits(conn: sqlite3.Connection, query: str) -> int:
 
 
 def search(conn: sqlite3.Connection, query: str, filters: SearchFilters = SearchFilters(), sort: Sort = "relevance",
-           limit: int = 200) -> SearchResult:
+           limit: int = 200, upto: int = 0) -> SearchResult:
     """Products matching `query` (every word as a prefix, ANDed) and `filters`, with facets.
 
-    An empty query browses (everything, narrowed by the filters). Never raises on user input: a
-    query with no usable word, or any failure, gives an empty result (failures are logged).
+    `items` are the first `limit` matches; with `upto` above `limit`, `more_ids` are the ids of the
+    matches after them up to `upto` in all, in order, for a list that shows the rest as the shopper
+    scrolls (CatalogStore.summaries). An empty query browses (everything, narrowed by the filters).
+    Never raises on user input: a query with no usable word, or any failure, gives an empty result
+    (failures are logged).
     """
     try:
-        return _search(conn, query if isinstance(query, str) else "", filters or SearchFilters(), sort, limit)
+        return _search(conn, query if isinstance(query, str) else "", filters or SearchFilters(), sort, limit, upto)
     except Exception:  # the shopper's keyboard must never take the kiosk down
         log.exception("search failed for %r", query[:200] if isinstance(query, str) else query)
         return SearchResult(items=[], total=0)
 
 
-def _search(conn: sqlite3.Connection, query: str, filters: SearchFilters, sort: Sort, limit: int) -> SearchResult:
+def _search(conn: sqlite3.Connection, query: str, filters: SearchFilters, sort: Sort, limit: int,
+            upto: int) -> SearchResult:
     index = _index_for(conn)
     if index is None:
         log.warning("search before the index was built")
         return SearchResult(items=[], total=0)
     limit = max(0, int(limit))
+    ordered = max(limit, int(upto))
     terms = query_terms(query)
     corrected = None
     if terms:
@@ -1074,7 +1093,8 @@ def _search(conn: sqlite3.Connection, query: str, filters: SearchFilters, sort: 
         result &= bits
     facets = _facets(index, matched, active)
     if sort == "price_asc" or sort == "price_desc":
-        rowids = _by_price(conn, index, result, sort == "price_desc", limit)
+        rowids = _by_price(conn, index, result, sort == "price_desc", ordered)
     else:
-        rowids = _by_relevance(conn, index, result, name, start, terms, limit)
-    return SearchResult(items=_summaries(conn, rowids), total=result.bit_count(), facets=facets, corrected=corrected)
+        rowids = _by_relevance(conn, index, result, name, start, terms, ordered)
+    return SearchResult(items=_summaries(conn, rowids[:limit]), total=result.bit_count(), facets=facets,
+                        corrected=corrected, more_ids=_ids(conn, rowids[limit:]))

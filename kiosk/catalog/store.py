@@ -21,7 +21,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -287,10 +287,23 @@ class CatalogStore:
         return None
 
     def search(self, query: str, filters: SearchFilters = SearchFilters(), sort: Sort = "relevance",
-               limit: int = 200) -> SearchResult:
+               limit: int = 200, upto: int = 0) -> SearchResult:
+        """See kiosk.catalog.search.search; `more_ids` (up to `upto`) are read with `summaries`."""
         with self._read() as conn:
             if conn is None:
                 return SearchResult(items=[], total=0)
-            return search.search(conn, query, filters, sort, limit)
+            return search.search(conn, query, filters, sort, limit, upto)
+
+    def summaries(self, ids: Sequence[str]) -> list[ProductSummary]:
+        """The articles with these ids, in this order; an id no longer in the catalog is left out."""
+        if not ids:
+            return []
+        with self._read() as conn:
+            if conn is None:
+                return []
+            rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM products WHERE id IN (SELECT value FROM json_each(?))",
+                                (json.dumps(list(ids)),)).fetchall()
+        by_id = {row[0]: _summary(row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
 
 

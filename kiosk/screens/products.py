@@ -3,12 +3,13 @@ import asyncio
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.screens.base import KioskScreen
-from kiosk.screens.widgets import ChipPool, free_off_thread
-from kiosk.views import category_name, product_rows, subcategory_chips
+from kiosk.screens.widgets import ChipPool
+from kiosk.views import category_name, category_pages, subcategory_chips
 
 
 class ProductsScreen(KioskScreen):
-    """The articles of a category, narrowed to a subcategory with a chip; smooth with 10,000 rows."""
+    """The articles of a category, narrowed to a subcategory with a chip; smooth with 10,000 rows (read a
+    page at a time as the shopper scrolls)."""
 
     category_id = StringProperty("")  # the category chosen on the categories screen
     subcategory_id = StringProperty("")  # "" = all of category_id
@@ -16,18 +17,9 @@ class ProductsScreen(KioskScreen):
     loading = BooleanProperty(False)
     _chips: ChipPool | None = None  # the subcategory chips
 
-    def __init__(self, **kwargs):
-        self._rows: list[dict] = []  # the rows given to the grid (to free them off this thread later)
-        super().__init__(**kwargs)
-
     def show(self, category_id: str) -> None:
         self.category_id, self.subcategory_id = category_id, ""
-        self._set_rows([])  # inside the touch: the last category's rows go, freed by a worker thread
-
-    def _set_rows(self, rows: list[dict]) -> None:
-        shown, self._rows = self._rows, rows
-        self.ids.grid.set_rows(rows)
-        free_off_thread(self.app, shown)
+        self.ids.grid.set_rows([])  # inside the touch: the last category's rows go
 
     def choose_subcategory(self, subcategory_id: str) -> None:
         self.subcategory_id = "" if subcategory_id == self.subcategory_id else subcategory_id
@@ -38,7 +30,7 @@ class ProductsScreen(KioskScreen):
         category = catalog.category(self.category_id)
         if category is None:
             self.title = ""
-            self._set_rows([])
+            self.ids.grid.set_rows([])
             if self._chips is not None:
                 self._chips.show([], "")
             return
@@ -48,12 +40,14 @@ class ProductsScreen(KioskScreen):
         self.app.spawn(self._load(self.subcategory_id or self.category_id, lang))
 
     async def _load(self, category_id: str, lang: str) -> None:
-        # A big category has 10,000+ articles: read and build the rows off the UI thread.
-        catalog, resolve = self.services.catalog, self.app.resolve_url
+        # A big category has 10,000+ articles: the first page is read and built off the UI thread,
+        # the list reads the next ones as the shopper scrolls.
+        catalog, resolve, page = self.services.catalog, self.app.resolve_url, self.ids.grid.page_size
         self.loading = True
-        rows = await asyncio.to_thread(lambda: product_rows(catalog.products_in(category_id), lang, resolve))
+        more = category_pages(catalog, category_id, lang, resolve)
+        rows, total = await asyncio.to_thread(lambda: (more(0, page), catalog.count_in(category_id)))
         if category_id == (self.subcategory_id or self.category_id) and lang == self.app.lang:
-            self._set_rows(rows)
+            self.ids.grid.set_rows(rows, total, more)
             self.loading = False
 
     def _show_chips(self, lang: str) -> None:

@@ -8,11 +8,12 @@ from kiosk.catalog.models import SearchResult
 from kiosk.finder import Finder, facet_value
 from kiosk.screens.base import KioskScreen
 from kiosk.screens.keyboard import OnScreenKeyboard
-from kiosk.screens.widgets import ChipPool, KToggle, free_off_thread
-from kiosk.views import facet_chips, product_rows
+from kiosk.screens.widgets import ChipPool, KToggle
+from kiosk.views import facet_chips, product_rows, search_pages
 
 FACET_ROWS = ("category", "price", "brand", "colour", "size")
 FACET_ROWS_WHILE_TYPING = 2  # the keyboard takes the room of the others
+PAGE = 240  # articles built per search (the results list's page); the rest as the shopper scrolls
 
 
 class SearchScreen(KioskScreen):
@@ -28,7 +29,6 @@ class SearchScreen(KioskScreen):
     _result: SearchResult | None = None
 
     def __init__(self, **kwargs):
-        self._rows: list[dict] = []  # the rows given to the results list (to free them off this thread later)
         self._facet_rows: dict[str, FacetRow] = {}  # made once per facet, kept (see _show_facets)
         super().__init__(**kwargs)
 
@@ -41,7 +41,7 @@ class SearchScreen(KioskScreen):
 
     def start(self) -> None:
         """A fresh search with the keyboard up."""
-        self.finder = Finder(self.services.catalog)
+        self.finder = Finder(self.services.catalog, page=PAGE)
         self.query, self.typing = "", True
         self.search_now()
 
@@ -99,16 +99,15 @@ class SearchScreen(KioskScreen):
         result = await finder.run()
         if result is None:  # a newer search is on its way
             return
-        # Up to 10,000 rows: build them off the UI thread too.
+        # The first page's rows are built off the UI thread too; the list builds the rest as it scrolls.
         rows = await asyncio.to_thread(product_rows, result.items, lang, resolve)
         if finder is self.finder and result is finder.latest:
             self.searching = False
             self._result = result
             self.total = result.total
             self.corrected = result.corrected or ""
-            shown, self._rows = self._rows, rows
-            self.ids.results.set_rows(rows)
-            free_off_thread(self.app, shown)
+            self.ids.results.set_rows(rows, len(result.items) + len(result.more_ids),
+                                      search_pages(self.services.catalog, result, lang, resolve))
             self._show_facets(result)
 
     def on_typing(self, *args) -> None:

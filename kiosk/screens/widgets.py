@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from kivy.app import App
+
 from kivy.event import EventDispatcher
 from kivy.core.text import Label as CoreLabel
 from kivy.core.text import LabelBase
@@ -19,6 +21,7 @@ from kiosk.accessibility import AccessibilityModes
 from kiosk.qr import QrBitmap
 from kiosk.icons import ICON_FONT_FILE, ICON_FONT_NAME, glyph
 from kiosk.screens.cached_image import CachedImage
+from kiosk.views import RowPages
 from kivy.graphics.texture import Texture
 from kivy.uix.label import Label
 from kivy.uix.recycleview import RecycleView
@@ -308,52 +311,84 @@ class PagedRecycleView(RecycleView):
 
     Kivy lays out every row of `data` when it changes (about 15 ms per 1,000 grid rows on the
     pillar's CPU): 10,000 rows at once would freeze the screen for a moment. So the first page shows
-    at once and the next is appended when the shopper scrolls near the end.
+    at once and the next is appended when the shopper scrolls near the end. Rows can also be built
+    only then (`set_rows` with `more`): a worker thread reads and builds the next page, so a list of
+    a whole category costs a page of objects, not ten thousand.
     """
 
     page_size = NumericProperty(240)
-    total = NumericProperty(0)
+    total = NumericProperty(0)  # rows the list can show, all pages (what its count line says)
 
-    def set_rows(self, rows: list[dict]) -> None:
-        pending = getattr(self, "_keep_place", None)
+    def __init__(self, **kwargs):
+        self._all: list[dict] = []  # every row, when they were given at once
+        self._more: RowPages | None = None  # builds the next rows, when they come a page at a time
+        self._next = 0  # where the next page starts
+        self._busy = False  # a page is on its way or being laid out
+        self._keep_place: Callable | None = None
+        self._generation = 0  # a page fetched for an earlier list is dropped
+        super().__init__(**kwargs)
+
+    def set_rows(self, rows: list[dict], total: int | None = None, more: RowPages | None = None) -> None:
+        """Show `rows` from the top. Without `more`, they are all the rows. With it, they are the first
+        page of `total`, and `more(offset, count)` builds the next ones in a worker thread (it may
+        return fewer: an article that left the catalog meanwhile)."""
+        pending = self._keep_place
         if pending is not None and self.layout_manager is not None:
             self.layout_manager.unbind(height=pending)
-        self._rows, self._growing, self._keep_place = rows, False, None
-        self.total = len(rows)
+        self._generation += 1
+        self._keep_place, self._busy, self._more = None, False, more
+        if more is None:
+            self._all, self.total, first = rows, len(rows), rows[: self.page_size]
+        else:
+            self._all, self.total, first = [], max(len(rows), total or 0), rows
+        self._next = len(first)
         self.scroll_y = 1
-        self.data = rows[: self.page_size]
+        self.data = first
 
     def on_scroll_y(self, instance, value) -> None:
-        rows = getattr(self, "_rows", None)
-        if not rows or value >= 0.15 or len(self.data) >= len(rows) or getattr(self, "_growing", False):
+        if value >= 0.15 or self._busy or self._next >= self.total or self.layout_manager is None:
             return
+        self._busy = True
+        offset, count = self._next, self.page_size
+        if self._more is None:
+            self._next += count
+            self._append(self._all[offset: offset + count])
+        else:
+            App.get_running_app().spawn(self._fetch(self._generation, self._more, offset, count))
+
+    async def _fetch(self, generation: int, more: RowPages, offset: int, count: int) -> None:
+        rows: list[dict] = []
+        try:
+            rows = await asyncio.to_thread(more, offset, count)
+        except Exception:  # logged by spawn; the list stays as it is and asks again on the next scroll
+            if generation == self._generation:
+                self._busy = False
+            raise
+        if generation == self._generation:
+            self._next = offset + count
+            self._append(rows)
+
+    def _append(self, rows: list[dict]) -> None:
         layout = self.layout_manager
+        shown = len(self.data)
+        cols = getattr(layout, "cols", None) or 1
+        if -(-(shown + len(rows)) // cols) == -(-shown // cols):  # no new line of tiles: nothing moves
+            self.data.extend(rows)
+            self._busy = False
+            return
         # scroll_y is relative to the content height, which is about to grow: remember the
         # distance from the top and restore it once the longer list is laid out.
-        from_top = (1 - value) * max(layout.height - self.height, 0)
-        self._growing = True
+        from_top = (1 - self.scroll_y) * max(layout.height - self.height, 0)
 
         def keep_place(_layout, height) -> None:
             layout.unbind(height=keep_place)
             scrollable = max(height - self.height, 1)
             self.scroll_y = max(0.0, 1 - from_top / scrollable)
-            self._growing, self._keep_place = False, None
+            self._busy, self._keep_place = False, None
 
         self._keep_place = keep_place
         layout.bind(height=keep_place)
-        shown = len(self.data)
-        self.data.extend(rows[shown: shown + self.page_size])
-
-
-BIG_LIST = 1000  # rows; freeing 10,000 of them (dicts of strings) takes 2 to 4 ms
-
-
-def free_off_thread(app, rows: list) -> None:
-    """Let a worker thread free the rows a list view no longer shows: freeing a long list on the UI
-    thread is milliseconds of that thread (a category of 15,000 articles: 4 ms). Pass the last
-    reference to the list (the view must have been given new rows)."""
-    if len(rows) >= BIG_LIST:
-        app.spawn(asyncio.to_thread(rows.clear))
+        self.data.extend(rows)
 
 
 class ChipPool:
