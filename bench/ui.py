@@ -10,7 +10,10 @@ tests' driver) plays the shopper journey `--journeys` times: attract, search on 
 categories, an article list, an article (a variant chip), add to cart, cart, "how do you want it"
 (take it here, by default; `--way delivery` also types the address on the keypads), pay with the
 simulated card, receipt, and "done" back to the attract screen. One journey before them is not measured (`--warmup`): a pillar has been up
-for hours, and the first pass through a screen pays once for lazy imports and kv rules.
+for hours, and the first pass through a screen pays once for lazy imports and kv rules. Before each
+journey the bench waits, unmeasured, until the app's upkeep between shoppers is done (kiosk/heap.py:
+a full collection 3 s after the reset, and a freeze of the heap when due, on the attract screen
+with nobody there); they are reported apart.
 
 Prints, per screen the tap was on:
   drawn   touch-up -> the next flip: every handler the tap runs (on_release, a screen change) plus
@@ -40,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,11 +295,18 @@ async def _journeys(options, probe, settings, central_db: Path) -> dict:
         info["journeys_done"] = 0
         try:
             for journey in range(-options.warmup, options.journeys):
-                if journey == 0:
-                    # As on a pillar that has had its first shopper: the heap frozen for good (kiosk/heap.py:
-                    # on the attract screen after the start and after the first reset), not mid-journey.
-                    await driver.wait_until(lambda: app.heap_settled, "the heap freezes", timeout_s=60)
-                    probe.active, started = True, time.perf_counter()
+                if journey >= 0:
+                    # Between shoppers, on the attract screen with nobody there, the pillar freezes its
+                    # heap when due (kiosk/heap.py: after the start, the first shopper, and when a full
+                    # collection's walk has grown): no finger waits for it, so it is not measured as a
+                    # callback but counted apart (`heap_freezes`). A shopper comes 3 s after the last.
+                    probe.active = False
+                    await driver.wait_until(lambda: app.heap_settled, "the heap's upkeep", timeout_s=60)
+                    if journey == 0:
+                        info["heap_start"] = heap_census()
+                        upkeep_before = len(app.heap_freezes), len(app.heap_collections)
+                        started = time.perf_counter()
+                    probe.active = True
                 driver.journey = journey
                 t = time.perf_counter()
                 label = "warm-up" if journey < 0 else f"{journey + 1}/{options.journeys}"
@@ -324,6 +335,9 @@ async def _journeys(options, probe, settings, central_db: Path) -> dict:
         await driver.frames(10)  # let the last taps' frames be drawn
         info["journeys_s"] = time.perf_counter() - started if started else 0.0
         info["heap"] = heap_census()
+        if started:
+            info["heap_freezes_ms"] = app.heap_freezes[upkeep_before[0]:]
+            info["heap_collections_ms"] = app.heap_collections[upkeep_before[1]:]
     finally:
         app.stop()
         await asyncio.wait_for(kivy_task, 15)
@@ -339,7 +353,8 @@ def heap_census() -> dict:
     import gc
 
     walked = collections.Counter(type(obj).__qualname__ for obj in gc.get_objects())
-    return {"frozen": gc.get_freeze_count(), "walked": sum(walked.values()), "top": walked.most_common(12)}
+    return {"frozen": gc.get_freeze_count(), "walked": sum(walked.values()), "top": walked.most_common(12),
+            "by_type": dict(walked)}
 
 
 def renderer() -> dict:
@@ -449,7 +464,7 @@ def report(options, meta: dict, info: dict, probe) -> dict:
     collections = sorted((s for s in stats if s.kind == "gc"), key=lambda s: s.name)
     if collections:
         print("\ngarbage collections during the journeys (inside whatever callback allocated past the threshold;"
-              " kiosk/heap.py froze the long-lived heap 20 s after the start), ms")
+              " the long-lived heap frozen by kiosk/heap.py), ms")
         for s in collections:
             print(f"  {s.name:<44} n={len(s.durations):>6}  wall p50 {percentile(s.durations, 50) * MS:6.2f} "
                   f"max {max(s.durations) * MS:7.1f}  cpu max {max(s.cpu) * MS:7.1f} [{s.worst_where}]")
@@ -458,6 +473,17 @@ def report(options, meta: dict, info: dict, probe) -> dict:
     if census:
         print(f"  at the end: {census['frozen']:,} objects frozen, {census['walked']:,} walked by a full collection; "
               "most walked: " + ", ".join(f"{name} {count:,}" for name, count in census["top"]))
+        freezes, collected = info.get("heap_freezes_ms", []), info.get("heap_collections_ms", [])
+        print("  between shoppers (attract screen, nobody there; not in the figures above): "
+              f"{len(collected)} collections" + (f", p50 {percentile(collected, 50):.1f} max {max(collected):.1f} ms"
+                                                 if collected else "")
+              + f"; {len(freezes)} freezes" + (f", {max(freezes):.0f} ms at most" if freezes else ""))
+        start = info.get("heap_start")
+        if start:
+            grown = Counter(census["by_type"])
+            grown.subtract(start["by_type"])
+            print(f"  before the first journey: {start['walked']:,} walked; grown since: "
+                  + ", ".join(f"{name} {count:+,}" for name, count in grown.most_common(12)))
 
     p99 = percentile(all_drawn, 99) * MS if all_drawn else float("nan")
     worst = max(ui, key=lambda s: max(s.durations), default=None)

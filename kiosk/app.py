@@ -79,10 +79,11 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
     RECONNECT_MIN_S = 2.0
     RECONNECT_MAX_S = 30.0
     IDLE_TICK_S = 0.25  # how often the shopper session is asked whether to ask "Still there?"
-    # After the start, once: the built screens and the opened catalog leave the collector's walk
-    # (kiosk.heap); it costs one full collection. None: never (tests that start hundreds of apps).
+    # After the start: the built screens and the opened catalog leave the collector's walk (kiosk.heap;
+    # again after shoppers when needed). None: never (tests that start hundreds of apps).
     HEAP_FREEZE_AFTER_S: float | None = 20.0
     HEAP_FREEZE_RETRY_S = 1.0  # until the attract screen is up (`_freeze_when_idle`)
+    HEAP_CHECK_AFTER_RESET_S = 3.0  # after a shopper: the attract screen up, the binding prune (2 s) done
 
     def __init__(self, services: KioskServices, *, animate: bool = True, lockdown: bool | None = None,
                  **kwargs) -> None:
@@ -102,6 +103,9 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
         self._restart_event = None
         self._freeze_event = None
         self._refreeze_after_shopper = False
+        self._must_freeze = False  # the pending freeze check freezes whether or not the heap has grown
+        self.heap_freezes: list[float] = []  # how long each freeze took, ms (the benches report them)
+        self.heap_collections: list[float] = []  # and each collection between shoppers
         self._still_there = None  # the "Still there?" overlay, made when first needed
         self._history: list[str] = []
         self._tasks: set[asyncio.Task] = set()
@@ -148,25 +152,44 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
         # Once the screens are built and the catalog is open: out of the cyclic collector's way (kiosk.heap).
         if self.HEAP_FREEZE_AFTER_S is not None:
             self._freeze_event = Clock.schedule_once(self._freeze_when_idle, self.HEAP_FREEZE_AFTER_S)
+            self._must_freeze = True
             # Screens build many widgets on first use: after the first shopper's reset, once more.
             self._refreeze_after_shopper = True
 
+    def _heap_after_reset(self) -> None:
+        """After a shopper, a moment later: collect what they left, and freeze again if it was the
+        first shopper, or if what outlives shoppers has grown past kiosk.heap.REFREEZE_ABOVE."""
+        if self.HEAP_FREEZE_AFTER_S is None:
+            return
+        if self._refreeze_after_shopper:
+            self._refreeze_after_shopper, self._must_freeze = False, True
+            if self._freeze_event is not None:  # the start's freeze is not done yet: this one does both
+                self._freeze_event.cancel()
+                self._freeze_event = None
+        if self._freeze_event is None:
+            self._freeze_event = Clock.schedule_once(self._freeze_when_idle, self.HEAP_CHECK_AFTER_RESET_S)
+
     def _freeze_when_idle(self, *_dt) -> None:
-        """The freeze's one full collection holds this thread 0.2-0.5 s: not while a shopper waits
-        for a frame (the UI bench caught it inside a journey), only on the attract screen with no
-        payment or scripted shopper holding the session; else look again in a second."""
+        """The freeze's one full collection holds this thread 0.2-0.5 s, a collection between shoppers
+        10-30 ms: not while a shopper waits for a frame (the UI bench caught it inside a journey),
+        only on the attract screen with no payment or scripted shopper holding the session; else
+        look again in a second."""
         if self.root is None or self.root.current != "attract" or self.session.held:
             self._freeze_event = Clock.schedule_once(self._freeze_when_idle, self.HEAP_FREEZE_RETRY_S)
             return
         self._freeze_event = None
-        self._freeze_heap()
+        if not self._must_freeze:
+            self.heap_collections.append(heap.collect_unfrozen())
+        if self._must_freeze or heap.grown():
+            self._must_freeze = False
+            self._freeze_heap()
 
     def _freeze_heap(self) -> None:
-        heap.freeze_long_lived()
+        self.heap_freezes.append(heap.freeze_long_lived())
 
     @property
     def heap_settled(self) -> bool:
-        """No freeze to come (kiosk.heap): both done, or none asked for. The benches measure after it."""
+        """No freeze or freeze check to come (kiosk.heap). The benches measure a journey after it."""
         return self._freeze_event is None and not self._refreeze_after_shopper
 
     def _restart_requested(self, reason: str) -> None:
@@ -453,11 +476,7 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
         # This shopper's screens made and dropped many Labels: a moment later (the attract screen up,
         # the dropped ones collected) let Kivy forget them. About 15 ms: not inside the touch.
         Clock.schedule_once(kivy_fixes.prune_unit_bindings, 2.0)
-        if self._refreeze_after_shopper:
-            self._refreeze_after_shopper = False
-            if self._freeze_event is not None:  # the start's freeze is not done yet: this one does both
-                self._freeze_event.cancel()
-            self._freeze_event = Clock.schedule_once(self._freeze_when_idle, 3.0)
+        self._heap_after_reset()
 
     def _forget_search(self) -> None:
         search = self.screen("search")

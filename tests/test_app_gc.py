@@ -21,6 +21,7 @@ import weakref
 
 import pytest
 
+from kiosk import heap
 from kiosk.app import KioskApp
 from kiosk.hardware import open_terminal
 from kiosk.screens.access_panel import current_panel
@@ -137,12 +138,24 @@ async def test_the_first_shoppers_reset_freezes_the_screens_they_built(central_s
         assert gc.get_freeze_count() == 0
         app.start_over()
         await driver.wait_until(lambda: gc.get_freeze_count() > 0, "the freeze after the reset", timeout_s=15)
-        assert app.heap_settled  # once: the next reset does not freeze again
+        assert app.heap_settled and len(app.heap_freezes) == 1  # the start's and the first shopper's in one
+        app.HEAP_CHECK_AFTER_RESET_S = 0.2
         app.go("categories")
         app.start_over()
-        await asyncio.sleep(0.1)
-        assert app._freeze_event is None
+        assert not app.heap_settled  # a check to come
+        await driver.wait_until(lambda: app.heap_settled, "the check after the next reset", timeout_s=10)
+        assert len(app.heap_freezes) == 1 and len(app.heap_collections) == 1  # collected; nothing grew: no freeze
+        assert gc.get_threshold()[2] == heap.FULL_COLLECTION_EVERY  # full collections between shoppers instead
+        # Long-lived objects made after the freeze (as the first shoppers' articles fill the tile and
+        # chip pools): past REFREEZE_ABOVE, the next reset freezes again.
+        pools = [[] for _ in range(heap.REFREEZE_ABOVE + 1)]
+        app.go("categories")
+        app.start_over()
+        await driver.wait_until(lambda: len(app.heap_freezes) == 2, "the freeze after the heap grew", timeout_s=10)
+        assert not heap.grown() and pools
 
+    threshold = gc.get_threshold()
     refs = await _run_app_and_keep_weak_refs(central_server, tmp_path, shop, freeze_heap=True)
     assert gc.get_freeze_count() == 0, "the stop thawed the heap"
+    assert gc.get_threshold() == threshold, "and gave Python its pace of full collections back"
     await _assert_collected(refs)

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable
 
 from kivy.app import App
-
 from kivy.event import EventDispatcher
 from kivy.core.text import Label as CoreLabel
 from kivy.core.text import LabelBase
