@@ -336,8 +336,8 @@ async def _journeys(options, probe, settings, central_db: Path) -> dict:
         info["journeys_s"] = time.perf_counter() - started if started else 0.0
         info["heap"] = heap_census()
         if started:
-            info["heap_freezes_ms"] = app.heap_freezes[upkeep_before[0]:]
-            info["heap_collections_ms"] = app.heap_collections[upkeep_before[1]:]
+            info["heap_freezes_ms"] = list(app.heap_freezes)[upkeep_before[0]:]
+            info["heap_collections_ms"] = list(app.heap_collections)[upkeep_before[1]:]
     finally:
         app.stop()
         await asyncio.wait_for(kivy_task, 15)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from kiosk.session import Phase, ShopperSession
 log = logging.getLogger("kiosk.app")
 _SCREENS_DIR = Path(__file__).resolve().parent / "screens"
 _ICON = Path(__file__).resolve().parent.parent / "assets" / "icon.png"
+HEAP_UPKEEP_KEPT = 1000  # durations of the latest freezes and collections between shoppers kept
 _FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
 
 
@@ -104,8 +106,10 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
         self._freeze_event = None
         self._refreeze_after_shopper = False
         self._must_freeze = False  # the pending freeze check freezes whether or not the heap has grown
-        self.heap_freezes: list[float] = []  # how long each freeze took, ms (the benches report them)
-        self.heap_collections: list[float] = []  # and each collection between shoppers
+        # How long each freeze and each collection between shoppers took, ms (the benches report them);
+        # the latest only: a pillar runs for weeks.
+        self.heap_freezes: deque[float] = deque(maxlen=HEAP_UPKEEP_KEPT)
+        self.heap_collections: deque[float] = deque(maxlen=HEAP_UPKEEP_KEPT)
         self._still_there = None  # the "Still there?" overlay, made when first needed
         self._history: list[str] = []
         self._tasks: set[asyncio.Task] = set()
@@ -171,7 +175,7 @@ class KioskApp(FleetModeMixin, StaffModeMixin, App):
 
     def _freeze_when_idle(self, *_dt) -> None:
         """The freeze's one full collection holds this thread 0.2-0.5 s, a collection between shoppers
-        10-30 ms: not while a shopper waits for a frame (the UI bench caught it inside a journey),
+        7-15 ms: not while a shopper waits for a frame (the UI bench caught it inside a journey),
         only on the attract screen with no payment or scripted shopper holding the session; else
         look again in a second."""
         if self.root is None or self.root.current != "attract" or self.session.held:

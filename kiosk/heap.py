@@ -15,7 +15,8 @@ if the objects that outlive shoppers (tile and chip pools, caches) have grown pa
 What each shopper leaves behind (screens' cycles, search results) is not left to Python's automatic
 full collections, which would walk it in the middle of someone's touch (the UI bench: 27-34 ms, five
 times in 50 journeys): after a freeze they come ten times less often (`FULL_COLLECTION_EVERY`), and
-the app collects between shoppers instead, on the attract screen (`collect_unfrozen`, 10-30 ms). A
+the app collects between shoppers instead, on the attract screen (`collect_unfrozen`, 7 ms p50 and
+15 ms at most in the UI bench). A
 shopper who stays for hours still gets the automatic ones. No Kivy here.
 """
 
