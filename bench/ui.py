@@ -296,10 +296,10 @@ async def _journeys(options, probe, settings, central_db: Path) -> dict:
         try:
             for journey in range(-options.warmup, options.journeys):
                 if journey >= 0:
-                    # Between shoppers, on the attract screen with nobody there, the pillar freezes its
-                    # heap when due (kiosk/heap.py: after the start, the first shopper, and when a full
-                    # collection's walk has grown): no finger waits for it, so it is not measured as a
-                    # callback but counted apart (`heap_freezes`). A shopper comes 3 s after the last.
+                    # Between shoppers, on the attract screen with nobody there, the pillar collects what
+                    # the last one left and freezes its heap when due (kiosk/heap.py): no finger waits for
+                    # it, so it is not measured as a callback but reported apart (`heap_collections`,
+                    # `heap_freezes`). The next shopper comes once that is done, 3 s after the last.
                     probe.active = False
                     await driver.wait_until(lambda: app.heap_settled, "the heap's upkeep", timeout_s=60)
                     if journey == 0:
@@ -346,9 +346,9 @@ async def _journeys(options, probe, settings, central_db: Path) -> dict:
 
 
 def heap_census() -> dict:
-    """What a full collection walks at the end of the journeys: the objects the collector tracks
-    and that the app's freeze (kiosk/heap.py) did not take out of its way (`gc.get_objects()` lists
-    only those), by type; and how many are frozen."""
+    """What a full collection walks now (before the first journey, and at the end): the objects the
+    collector tracks and that the app's freeze (kiosk/heap.py) did not take out of its way
+    (`gc.get_objects()` lists only those), by type; and how many are frozen."""
     import collections
     import gc
 
