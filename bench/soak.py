@@ -9,7 +9,9 @@ process: RSS is the kiosk's alone), paid with the simulated card terminal. The s
 article, cart, "how to get it", pay, receipt — some with a search typed on the on-screen keyboard,
 some delivered (the address typed on the keys), some in English; and every 6th abandoned on the cart
 and reset by the idle clock ("Still there?", countdown, reset; the idle times are shortened to
-1.5 s + 1 s through the settings).
+1.5 s + 1 s through the settings). The next session starts once the app's upkeep after the last is
+done (kiosk/heap.py: a collection 3 s after the reset on the attract screen), as shoppers a few
+seconds apart would let it.
 
 Printed before the first session, after the warm-up, every `--every` sessions and at the end: RSS,
 open file descriptors, threads, asyncio tasks, Kivy Screen / Widget / Texture objects alive, Clock
@@ -136,6 +138,12 @@ async def run(options) -> int:
                     # its retention: what a pillar sees in its weeks, not the bench's compression of them.
                     await asyncio.to_thread(restock, data / "central.sqlite")
                     await app.services.compact_journal()
+                    # The next shopper comes once the pillar's upkeep after the last is done (kiosk/heap.py:
+                    # a collection 3 s after the reset, on the attract screen), as in the UI bench: shoppers
+                    # a fraction of a second apart left it to Python's rarer automatic full collections.
+                    deadline = time.monotonic() + 30
+                    while not app.heap_settled and time.monotonic() < deadline:
+                        await asyncio.sleep(0.1)
 
                 taken = await soak(app, options.sessions, measure_at=measure_at, on_measure=report,
                                    budget_s=options.minutes * 60 if options.minutes else None,
