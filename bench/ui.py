@@ -349,10 +349,9 @@ def heap_census() -> dict:
     """What a full collection walks now (before the first journey, and at the end): the objects the
     collector tracks and that the app's freeze (kiosk/heap.py) did not take out of its way
     (`gc.get_objects()` lists only those), by type; and how many are frozen."""
-    import collections
     import gc
 
-    walked = collections.Counter(type(obj).__qualname__ for obj in gc.get_objects())
+    walked = Counter(type(obj).__qualname__ for obj in gc.get_objects())
     return {"frozen": gc.get_freeze_count(), "walked": sum(walked.values()), "top": walked.most_common(12),
             "by_type": dict(walked)}
 
